@@ -1,0 +1,51 @@
+# TrulyBot: `make run` starts the demo stack, `make test` runs the whole suite.
+# Both set up the virtual environment and train the model on first use.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.trulybot-installed
+ARGS ?=
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 3
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup run test train bench clean lock
+
+setup: $(STAMP)
+
+# The venv is rebuilt only when the lock file or the project metadata change.
+$(STAMP): requirements.lock pyproject.toml
+	@python310=$$(scripts/find-python310) || exit 1; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
+		echo "Creating $(VENV) with $$python310"; rm -rf $(VENV); \
+		"$$python310" -m venv $(VENV) || exit 1; \
+	fi
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+train: $(STAMP)
+	$(VENV)/bin/trulybot train
+
+run: train
+	$(VENV)/bin/trulybot up $(ARGS)
+
+test: train
+	$(PY) -m pytest $(ARGS)
+
+bench: train
+	$(PY) -m bench $(ARGS)
+
+# Re-resolve and pin every transitive dependency (needs the package index).
+lock: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test]'
+	(echo "# Every transitive dependency of trulybot, pinned. Regenerate with 'make lock' (Python 3.10)."; \
+	 echo "# Install: pip install -r requirements.lock && pip install --no-deps -e ."; \
+	 $(PY) -m pip freeze --all --exclude-editable | grep -v -E '^(-e|pip==)') > requirements.lock
+
+clean:
+	rm -rf $(VENV) models var .pytest_cache bench/results
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

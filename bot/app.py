@@ -1,0 +1,50 @@
+"""The bot service: aiohttp application factory (public widget socket, API, health)."""
+from __future__ import annotations
+
+import logging
+from typing import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from bot import appkeys
+from bot.crypto import load_key_ring
+from bot.db import make_engine, make_sessionmaker
+from bot.health import health, live
+from bot.rasa_client import RasaClient
+from bot.settings import Settings
+from bot.shared_secrets import with_secrets
+
+logger = logging.getLogger(__name__)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[appkeys.SETTINGS]
+    engine = make_engine(settings.database_url)
+    app[appkeys.DB_ENGINE] = engine
+    app[appkeys.DB_SESSIONS] = make_sessionmaker(engine)
+    yield
+    engine.dispose()
+
+
+async def _http(app: web.Application) -> AsyncIterator[None]:
+    settings = app[appkeys.SETTINGS]
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30))
+    app[appkeys.HTTP] = session
+    assert settings.channel_secret
+    app[appkeys.RASA] = RasaClient(settings.rasa_url, settings.channel_secret, session)
+    yield
+    await session.close()
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the bot service for ``settings`` (secrets filled in, key ring loaded)."""
+    settings = with_secrets(settings)
+    app = web.Application(client_max_size=64 * 1024)
+    app[appkeys.SETTINGS] = settings
+    app[appkeys.KEY_RING] = load_key_ring(settings.encryption_keys, settings.key_file, settings.demo)
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_http)
+    app.router.add_get("/health", health)
+    app.router.add_get("/health/live", live)
+    return app

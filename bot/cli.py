@@ -1,0 +1,283 @@
+"""The ``trulybot`` command line.
+
+Subcommands: ``up`` (whole stack, supervised), ``serve`` (bot service only), ``train``,
+``db upgrade``, ``demo seed``, ``keys init|rotate|reencrypt|generate``, ``config``.
+Every configuration or start-up problem ends in one line on stderr and a non-zero exit code.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+PROJECT = Path(__file__).resolve().parent.parent
+EXIT_CONFIG = 2
+
+
+class CommandError(RuntimeError):
+    """A command cannot proceed; the message says what to fix."""
+
+
+def _python_ok() -> None:
+    if not (3, 8) <= sys.version_info[:2] <= (3, 10):
+        raise CommandError(
+            f"TrulyBot needs Python 3.8-3.10 (Rasa 3.6); this is {sys.version.split()[0]}. Use 'make run', which finds Python 3.10."
+        )
+
+
+def _settings():  # -> Settings (imported lazily so `--help` stays fast)
+    from bot.settings import load_settings
+    from bot.shared_secrets import with_secrets
+
+    return with_secrets(load_settings())
+
+
+def _key_ring(settings):
+    from bot.crypto import load_key_ring
+
+    return load_key_ring(settings.encryption_keys, settings.key_file, settings.demo)
+
+
+def _sessions(settings):
+    from bot.db import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine(settings.database_url))
+
+
+def _upgrade_database(settings) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db.migrate import upgrade
+
+    try:
+        upgrade(settings.database_url)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        raise CommandError(f"cannot migrate the database at TRULYBOT_DATABASE_URL: {reason}") from exc
+
+
+def _check_database_at_head(settings) -> None:
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db.migrate import alembic_config, current_revision
+
+    head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
+    try:
+        current = current_revision(settings.database_url)
+    except SQLAlchemyError as exc:
+        raise CommandError(f"cannot open the database at TRULYBOT_DATABASE_URL: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from exc
+    if current != head:
+        raise CommandError(f"the database is at revision {current or 'none'}, not {head}: run 'trulybot db upgrade'")
+
+
+def _seed_demo(settings) -> List[str]:
+    from bot.demo import seed_demo
+
+    return seed_demo(settings, _sessions(settings), _key_ring(settings))
+
+
+# --- commands --------------------------------------------------------------------------------
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Migrate, seed demo data, then start and supervise every process."""
+    from bot.supervisor import Supervisor, build_children, check_ports
+    from bot.training import ModelError, check_model_file, current_model, latest_model
+
+    settings = _settings()
+    _key_ring(settings)  # fails early outside demo mode without a key
+    model = current_model(PROJECT, settings.model_dir)
+    if model is None:
+        model = latest_model(PROJECT / settings.model_dir if not settings.model_dir.is_absolute() else settings.model_dir)
+        if model is None:
+            raise CommandError("no trained model in models/: run 'make train' (make run does it for you)")
+        try:
+            check_model_file(model)
+        except ModelError as exc:
+            raise CommandError(str(exc)) from exc
+        print(f"[trulybot] note: {model.name} is older than data/ or config: run 'make train' to update it", flush=True)
+    _upgrade_database(settings)
+    emulators = settings.demo and not args.no_emulators
+    widgets: List[str] = []
+    if settings.demo:
+        try:
+            widgets = _seed_demo(settings)
+        except ImportError as exc:  # a checkout without the platform emulators
+            print(f"[trulybot] note: demo stores skipped, store emulators unavailable ({exc})", flush=True)
+            emulators = False
+    specs = build_children(settings, model, PROJECT, emulators=emulators)
+    try:
+        check_ports(settings, specs)
+    except Exception as exc:  # StartupError
+        raise CommandError(str(exc)) from exc
+    import os
+
+    env = dict(os.environ)
+    env.update(settings.to_env())
+    env.update({"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1",
+                "SQLALCHEMY_SILENCE_UBER_WARNING": "1"})
+    parts = [f"bot {settings.public_url}", f"health {settings.public_url}/health"]
+    if settings.demo:
+        parts.insert(0, f"widget demo {settings.public_url}/demo (widgets: {', '.join(widgets)})")
+    parts += [f"rasa {settings.rasa_url}", f"actions {settings.actions_url}"]
+    if emulators:
+        parts += [f"woocommerce emulator {settings.emulator_url('woocommerce')}",
+                  f"shopify emulator {settings.emulator_url('shopify')}"]
+    banner = "TrulyBot is up: " + " | ".join(parts)
+    supervisor = Supervisor(specs, env, settings.restart_limit, settings.startup_timeout, banner, PROJECT)
+    return asyncio.run(supervisor.run())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the bot service alone (normally started by ``trulybot up``)."""
+    from aiohttp import web
+
+    from bot.app import create_app
+    from bot.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format, "bot")
+    _check_database_at_head(settings)
+    app = create_app(settings)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=5, access_log=None)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the Rasa model if ``data/``, ``config.yml`` or ``domain.yml`` changed."""
+    from bot.settings import load_settings
+    from bot.training import ModelError, train
+
+    try:
+        train(PROJECT, load_settings().model_dir, force=args.force)
+    except ModelError as exc:
+        raise CommandError(str(exc)) from exc
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _upgrade_database(settings)
+    print("Database is at the latest revision.")
+    return 0
+
+
+def cmd_demo_seed(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if not settings.demo:
+        raise CommandError("demo data is only seeded in demo mode (TRULYBOT_MODE=demo)")
+    _upgrade_database(settings)
+    print("Demo stores: " + ", ".join(_seed_demo(settings)))
+    return 0
+
+
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    """Print a new key entry for TRULYBOT_ENCRYPTION_KEYS."""
+    from bot.crypto import generate_key, new_key_id
+
+    print(f"{new_key_id()}:{generate_key()}")
+    return 0
+
+
+def cmd_keys_init(args: argparse.Namespace) -> int:
+    """Create the key file with one new key (refuses to overwrite)."""
+    from bot.crypto import KeyRing
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    if settings.key_file.exists():
+        raise CommandError(f"{settings.key_file} already exists; use 'trulybot keys rotate' to add a key")
+    KeyRing.generate().save(settings.key_file)
+    print(f"Created {settings.key_file} (keep it secret and backed up).")
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    """Add a new current key to the key file and re-encrypt every credential under it."""
+    from bot.store_credentials import reencrypt_all
+
+    settings = _settings()
+    if settings.encryption_keys:
+        raise CommandError("keys come from TRULYBOT_ENCRYPTION_KEYS: append a new entry ('trulybot keys generate'), "
+                           "then run 'trulybot keys reencrypt'")
+    ring = _key_ring(settings).with_new_key()
+    _upgrade_database(settings)
+    # Save first: the file keeps every old key, so rows not yet re-encrypted still decrypt, and a
+    # failure below (one transaction, rolled back) loses nothing.
+    ring.save(settings.key_file)
+    changed = reencrypt_all(_sessions(settings), ring)
+    print(f"New current key {ring.current}; re-encrypted {changed} value(s).")
+    return 0
+
+
+def cmd_keys_reencrypt(args: argparse.Namespace) -> int:
+    """Re-encrypt every credential under the current key (after adding a key by hand)."""
+    from bot.store_credentials import reencrypt_all
+
+    settings = _settings()
+    _upgrade_database(settings)
+    changed = reencrypt_all(_sessions(settings), _key_ring(settings))
+    print(f"Re-encrypted {changed} value(s).")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """Print the configuration reference, or validate the current environment."""
+    from bot.settings import VARIABLES, load_settings
+
+    if args.reference:
+        for var in VARIABLES:
+            print(f"| `{var.name}` | `{var.default}` | {var.help} |")
+        return 0
+    settings = load_settings()
+    print(f"Configuration is valid (mode {settings.mode}).")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trulybot", description="TrulyBot order-tracking chatbot")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start and supervise the whole stack")
+    up.add_argument("--no-emulators", action="store_true", help="do not start the store emulators in demo mode")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("serve", help="run the bot service only").set_defaults(func=cmd_serve)
+    train = sub.add_parser("train", help="train the Rasa model when its inputs changed")
+    train.add_argument("--force", action="store_true", help="train even when the model is current")
+    train.set_defaults(func=cmd_train)
+
+    db = sub.add_parser("db", help="database commands").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    demo = sub.add_parser("demo", help="demo mode commands").add_subparsers(dest="demo_command", required=True)
+    demo.add_parser("seed", help="create or refresh the demo merchant and stores").set_defaults(func=cmd_demo_seed)
+    keys = sub.add_parser("keys", help="credential encryption keys").add_subparsers(dest="keys_command", required=True)
+    keys.add_parser("init", help="create the key file").set_defaults(func=cmd_keys_init)
+    keys.add_parser("generate", help="print a new kid:key entry").set_defaults(func=cmd_keys_generate)
+    keys.add_parser("rotate", help="add a key to the key file and re-encrypt everything").set_defaults(func=cmd_keys_rotate)
+    keys.add_parser("reencrypt", help="re-encrypt everything under the current key").set_defaults(func=cmd_keys_reencrypt)
+    config = sub.add_parser("config", help="validate the configuration")
+    config.add_argument("--reference", action="store_true", help="print the variable reference as a Markdown table")
+    config.set_defaults(func=cmd_config)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the ``trulybot`` console script."""
+    args = build_parser().parse_args(argv)
+    from bot.crypto import KeyRingError
+    from bot.settings import SettingsError
+
+    try:
+        _python_ok()
+        return int(args.func(args) or 0)
+    except (CommandError, SettingsError, KeyRingError) as exc:
+        print(f"trulybot: error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG if isinstance(exc, SettingsError) else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

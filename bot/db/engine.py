@@ -1,0 +1,48 @@
+"""Engines and sessions for the app database."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """A SQLAlchemy 1.4 engine in 2.0 mode (``future=True``) for ``url``.
+
+    SQLite files get their directory created, WAL journaling and a busy timeout, so the bot
+    service and the action server can share one file.
+    """
+    parsed = make_url(url)
+    options: Dict[str, Any] = {"future": True, "pool_pre_ping": True}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        options["connect_args"] = {"timeout": 15, "check_same_thread": False}
+    options.update(kwargs)
+    engine = create_engine(url, **options)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_sessionmaker(engine: Engine) -> "sessionmaker[Session]":
+    """Sessions in 2.0 style bound to ``engine``."""
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+
+def ping(engine: Engine) -> None:
+    """Run ``SELECT 1``; raises when the database does not answer."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))

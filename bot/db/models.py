@@ -1,0 +1,167 @@
+"""SQLAlchemy models of the app database (SQLAlchemy 1.4 API, written in 2.0 style).
+
+Tables: ``merchants`` and their API ``merchant_tokens``; ``store_integrations`` (the seed's table:
+one connected store each, credentials encrypted with :mod:`bot.crypto`); ``widget_configs`` (one per
+store); ``user_activities`` (the seed's activity log). Schema changes go through Alembic migrations in
+``bot/db/migrations`` — never ``create_all`` outside tests of the models themselves.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+from typing import Any, Dict
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+PLATFORM_NAME_LENGTH = 40
+STORE_STATUSES = ("active", "disabled", "error", "pending")
+
+
+def utcnow() -> datetime:
+    """Timezone-aware current time in UTC (stored as UTC)."""
+    return datetime.now(timezone.utc)
+
+
+def new_widget_id() -> str:
+    """A random public widget id for a new store."""
+    return "w_" + secrets.token_urlsafe(12)
+
+
+class Merchant(Base):
+    """A merchant account: owns stores and API tokens."""
+
+    __tablename__ = "merchants"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(200), nullable=False)
+    email = Column(String(320), nullable=True, unique=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    stores = relationship("StoreIntegration", back_populates="merchant", cascade="all, delete-orphan")
+    tokens = relationship("MerchantToken", back_populates="merchant", cascade="all, delete-orphan")
+
+
+class MerchantToken(Base):
+    """A merchant API token, stored as a SHA-256 hash; shown to the merchant once."""
+
+    __tablename__ = "merchant_tokens"
+
+    id = Column(Integer, primary_key=True)
+    merchant_id = Column(Integer, ForeignKey("merchants.id", ondelete="CASCADE"), nullable=False, index=True)
+    name = Column(String(100), nullable=False, default="default")
+    token_hash = Column(String(64), nullable=False, unique=True)
+    prefix = Column(String(16), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    last_used_at = Column(DateTime(timezone=True), nullable=True)
+    revoked_at = Column(DateTime(timezone=True), nullable=True)
+
+    merchant = relationship("Merchant", back_populates="tokens")
+
+
+class StoreIntegration(Base):
+    """A connected store (the seed's ``store_integrations``).
+
+    ``user_id`` is the owning merchant (the seed's name for it). Credential columns hold
+    :mod:`bot.crypto` ciphertexts bound to ``widget_id`` and the column name.
+    """
+
+    __tablename__ = "store_integrations"
+
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("merchants.id", ondelete="CASCADE"), nullable=False, index=True)
+    widget_id = Column(String(64), nullable=False, unique=True, default=new_widget_id)
+    platform = Column(String(PLATFORM_NAME_LENGTH), nullable=False)
+    display_name = Column(String(200), nullable=False, default="")
+    store_url = Column(String(500), nullable=True)
+    shop_domain = Column(String(255), nullable=True, index=True)
+    consumer_key_encrypted = Column(Text, nullable=True)
+    consumer_secret_encrypted = Column(Text, nullable=True)
+    access_token_encrypted = Column(Text, nullable=True)
+    config = Column(JSON, nullable=False, default=dict)
+    status = Column(String(20), nullable=False, default="active")
+    last_success_at = Column(DateTime(timezone=True), nullable=True)
+    last_error = Column(Text, nullable=True)
+    last_error_at = Column(DateTime(timezone=True), nullable=True)
+    last_checked_at = Column(DateTime(timezone=True), nullable=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+    merchant = relationship("Merchant", back_populates="stores")
+    widget = relationship("WidgetConfig", back_populates="store", uselist=False, cascade="all, delete-orphan")
+
+    ENCRYPTED_FIELDS = ("consumer_key_encrypted", "consumer_secret_encrypted", "access_token_encrypted")
+
+
+class WidgetConfig(Base):
+    """How a store's chat widget looks and what the bot says about the store's policies."""
+
+    __tablename__ = "widget_configs"
+
+    id = Column(Integer, primary_key=True)
+    store_id = Column(Integer, ForeignKey("store_integrations.id", ondelete="CASCADE"), nullable=False, unique=True)
+    title = Column(String(80), nullable=False, default="Order help")
+    greeting = Column(String(500), nullable=False, default="Hi! I can help you track your order.")
+    primary_color = Column(String(9), nullable=False, default="#4f46e5")
+    text_color = Column(String(9), nullable=False, default="#ffffff")
+    position = Column(String(5), nullable=False, default="right")
+    avatar_url = Column(String(500), nullable=True)
+    allowed_origins = Column(JSON, nullable=False, default=list)
+    quick_replies = Column(JSON, nullable=False, default=list)
+    policies = Column(JSON, nullable=False, default=dict)
+    locale = Column(String(10), nullable=False, default="en")
+    enabled = Column(Boolean, nullable=False, default=True)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+    store = relationship("StoreIntegration", back_populates="widget")
+
+
+class UserActivity(Base):
+    """One entry of the merchant's activity log (the seed's ``user_activities``)."""
+
+    __tablename__ = "user_activities"
+
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("merchants.id", ondelete="CASCADE"), nullable=False)
+    store_id = Column(Integer, ForeignKey("store_integrations.id", ondelete="SET NULL"), nullable=True)
+    activity_type = Column(String(50), nullable=False)
+    title = Column(String(200), nullable=False)
+    details = Column(JSON, nullable=False, default=dict)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_user_activities_user_created", "user_id", "created_at"),
+        Index("ix_user_activities_store_type_created", "store_id", "activity_type", "created_at"),
+    )
+
+    def to_dict(self) -> Dict[str, Any]:
+        """JSON-safe representation for the API."""
+        return {
+            "id": self.id,
+            "store_id": self.store_id,
+            "type": self.activity_type,
+            "title": self.title,
+            "details": self.details or {},
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+        }

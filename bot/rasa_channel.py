@@ -1,0 +1,161 @@
+"""Rasa input channel that accepts only requests signed by the TrulyBot bot service.
+
+Registered in ``credentials.yml`` as ``bot.rasa_channel.TrulyBotChannel``. Routes (under
+``/webhooks/trulybot``):
+
+* ``POST /webhook`` — ``{"sender": conversation id, "message": text, "metadata": {...}}`` →
+  ``{"messages": [{"text", "buttons", "custom", "image"}...]}``, the bot's replies to that turn.
+* ``POST /history`` — ``{"sender": id, "limit": n}`` → ``{"events": [{"role", "text", ...}]}``,
+  the recent user and bot messages of a conversation (for resumed widget sessions).
+* ``GET /health`` — ``{"status": "ok"}`` once the model is loaded (unsigned: it reveals nothing).
+
+Rasa's socket.io and REST channels are not used: the bot service owns the public socket.
+This module runs inside the Rasa process and imports only ``rasa``, ``sanic`` and light parts of
+``bot``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+
+from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, SignatureVerifier
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_TEXT_CHARS = 4000
+MAX_HISTORY = 100
+
+
+def _channel_secret() -> str:
+    """The signing secret, resolved exactly as the bot service resolves it."""
+    from bot.settings import load_settings
+    from bot.shared_secrets import with_secrets
+
+    secret = with_secrets(load_settings()).channel_secret
+    assert secret  # with_secrets either fills it or raises
+    return secret
+
+
+def reply_to_dict(message: Dict[Text, Any]) -> Dict[str, Any]:
+    """One collected Rasa output as the bot service expects it."""
+    out: Dict[str, Any] = {"text": message.get("text") or ""}
+    if message.get("buttons"):
+        out["buttons"] = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in message["buttons"]
+            if isinstance(b, dict)
+        ]
+    if message.get("custom") is not None:
+        out["custom"] = message["custom"]
+    if message.get("image"):
+        out["image"] = message["image"]
+    return out
+
+
+def history_from_events(events: List[Dict[str, Any]], limit: int) -> List[Dict[str, Any]]:
+    """The user and bot messages among tracker events, oldest first, at most ``limit``."""
+    history: List[Dict[str, Any]] = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "user":
+            text = event.get("text") or ""
+            if text.startswith("/"):
+                continue  # button payloads are shown by their title on the client
+            history.append({"role": "user", "text": text, "timestamp": event.get("timestamp")})
+        elif kind == "bot":
+            data = event.get("data") or {}
+            item = reply_to_dict({"text": event.get("text"), **data})
+            item.update({"role": "bot", "timestamp": event.get("timestamp")})
+            history.append(item)
+    return history[-limit:]
+
+
+class TrulyBotChannel(InputChannel):
+    """Signed HTTP channel between the bot service and Rasa."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "trulybot"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "TrulyBotChannel":
+        secret = (credentials or {}).get("secret") or _channel_secret()
+        return cls(secret)
+
+    def __init__(self, secret: str) -> None:
+        self.verifier = SignatureVerifier(secret)
+
+    def _verified_json(self, request: Request) -> Dict[str, Any]:
+        body: bytes = request.body or b""
+        if len(body) > MAX_BODY_BYTES:
+            raise SignatureError("body too large")
+        self.verifier.verify(body, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER))
+        try:
+            payload = json.loads(body)
+        except ValueError as exc:
+            raise ValueError("body is not JSON") from exc
+        if not isinstance(payload, dict):
+            raise ValueError("body must be a JSON object")
+        return payload
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        hook = Blueprint("trulybot_webhook", __name__)
+
+        @hook.route("/health", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            agent = getattr(request.app.ctx, "agent", None)
+            if agent is None or not agent.is_ready():
+                return response.json({"status": "loading"}, status=503)
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                payload = self._verified_json(request)
+            except SignatureError as exc:
+                return response.json({"error": "unauthorized", "detail": str(exc)}, status=401)
+            except ValueError as exc:
+                return response.json({"error": "bad_request", "detail": str(exc)}, status=400)
+            sender = payload.get("sender")
+            text = payload.get("message")
+            metadata = payload.get("metadata") or {}
+            if not isinstance(sender, str) or not sender or len(sender) > 128:
+                return response.json({"error": "bad_request", "detail": "sender must be a short string"}, status=400)
+            if not isinstance(text, str) or len(text) > MAX_TEXT_CHARS:
+                return response.json({"error": "bad_request", "detail": "message must be a string"}, status=400)
+            if not isinstance(metadata, dict):
+                return response.json({"error": "bad_request", "detail": "metadata must be an object"}, status=400)
+            collector = CollectingOutputChannel()
+            await on_new_message(
+                UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+            )
+            return response.json({"messages": [reply_to_dict(m) for m in collector.messages]})
+
+        @hook.route("/history", methods=["POST"])
+        async def history(request: Request) -> HTTPResponse:
+            try:
+                payload = self._verified_json(request)
+            except SignatureError as exc:
+                return response.json({"error": "unauthorized", "detail": str(exc)}, status=401)
+            except ValueError as exc:
+                return response.json({"error": "bad_request", "detail": str(exc)}, status=400)
+            sender = payload.get("sender")
+            limit = payload.get("limit", 50)
+            if not isinstance(sender, str) or not sender or not isinstance(limit, int):
+                return response.json({"error": "bad_request"}, status=400)
+            agent = request.app.ctx.agent
+            tracker = await agent.tracker_store.retrieve(sender)
+            if tracker is None:
+                return response.json({"events": []})
+            events = [e.as_dict() for e in tracker.events]
+            return response.json({"events": history_from_events(events, max(0, min(limit, MAX_HISTORY)))})
+
+        return hook

@@ -1,0 +1,48 @@
+"""Rasa tracker and lock stores configured from TrulyBot settings.
+
+``endpoints.yml`` names these classes, so ``rasa run`` needs no ``${VAR}`` substitution and works
+with the embedded defaults: the tracker store is SQL (``TRULYBOT_TRACKER_STORE_URL``, SQLite under
+``var/`` by default, PostgreSQL by URL); the lock store is Redis when ``TRULYBOT_LOCK_STORE_URL`` or
+``TRULYBOT_REDIS_URL`` is set, in memory otherwise (fine for a single Rasa worker).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
+from rasa.core.tracker_store import SQLTrackerStore
+
+from bot.settings import load_settings
+
+
+class SettingsSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store pointed at ``TRULYBOT_TRACKER_STORE_URL``."""
+
+    def __init__(self, domain: Any = None, host: Optional[str] = None, event_broker: Any = None, **kwargs: Any) -> None:
+        url = load_settings().tracker_store_url
+        if url.startswith("sqlite:///"):
+            from pathlib import Path
+
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
+
+
+class SettingsLockStore:
+    """Factory Rasa instantiates as a lock store; returns a Redis or in-memory lock store."""
+
+    def __new__(cls, endpoint_config: Any = None) -> LockStore:  # type: ignore[misc]
+        url = load_settings().lock_store_url
+        if not url:
+            return InMemoryLockStore()
+        parts = urlsplit(url)
+        db = parts.path.lstrip("/")
+        return RedisLockStore(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 6379,
+            db=int(db) if db.isdigit() else 1,
+            username=parts.username,
+            password=parts.password,
+            use_ssl=parts.scheme == "rediss",
+            key_prefix="trulybot",
+        )

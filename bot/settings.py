@@ -1,0 +1,305 @@
+"""All TrulyBot configuration, read once from ``TRULYBOT_*`` environment variables.
+
+Every process (supervisor, bot service, Rasa, action server) builds its :class:`Settings` with
+:func:`load_settings`. Defaults need no server: data lives under ``var/`` in SQLite files.
+A value that cannot be used raises :class:`SettingsError` naming the variable and what it expects,
+and the CLI turns that into one line and a non-zero exit code.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, Union
+
+from sqlalchemy.engine import make_url
+
+T = TypeVar("T")
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+MODES = ("demo", "production")
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or invalid; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Variable:
+    """Documentation of one environment variable (used by the README reference and `trulybot config`)."""
+
+    name: str
+    default: str
+    help: str
+
+
+# The single list of variables; the README's configuration reference mirrors it.
+VARIABLES: Tuple[Variable, ...] = (
+    Variable("TRULYBOT_MODE", "demo", "`demo` starts the store emulators and seeds demo stores; `production` requires real keys and secrets."),
+    Variable("TRULYBOT_HOST", "127.0.0.1", "Interface the public bot service binds to."),
+    Variable("TRULYBOT_PORT", "8000", "Port of the public bot service (widget socket, API, dashboard, /health)."),
+    Variable("TRULYBOT_PUBLIC_URL", "http://<host>:<port>", "External base URL of the bot service (widget socket URL, OAuth redirects)."),
+    Variable("TRULYBOT_RASA_HOST", "127.0.0.1", "Interface the Rasa server binds to (keep it private)."),
+    Variable("TRULYBOT_RASA_PORT", "5005", "Port of the Rasa server."),
+    Variable("TRULYBOT_ACTIONS_HOST", "127.0.0.1", "Interface the action server binds to (keep it private)."),
+    Variable("TRULYBOT_ACTIONS_PORT", "5055", "Port of the action server."),
+    Variable("TRULYBOT_ACTION_ENDPOINT_URL", "http://<actions host>:<actions port>/webhook", "Where Rasa calls custom actions."),
+    Variable("TRULYBOT_WOOCOMMERCE_EMULATOR_PORT", "8101", "Port of the WooCommerce emulator (demo mode)."),
+    Variable("TRULYBOT_SHOPIFY_EMULATOR_PORT", "8102", "Port of the Shopify emulator (demo mode)."),
+    Variable("TRULYBOT_DEMO_WOOCOMMERCE_ORDERS", "(built-in seed)", "JSON file of WooCommerce v3 orders for the demo store."),
+    Variable("TRULYBOT_DEMO_SHOPIFY_ORDERS", "(built-in seed)", "JSON file of Shopify REST orders (with fulfillments) for the demo store."),
+    Variable("TRULYBOT_DATA_DIR", "var", "Directory for SQLite files, generated demo keys and logs."),
+    Variable("TRULYBOT_DATABASE_URL", "sqlite:///<data dir>/trulybot.db", "SQLAlchemy URL of the app database (SQLite or postgresql://)."),
+    Variable("TRULYBOT_TRACKER_STORE_URL", "sqlite:///<data dir>/rasa-tracker.db", "SQLAlchemy URL of Rasa's tracker store."),
+    Variable("TRULYBOT_REDIS_URL", "(unset)", "redis:// URL; enables the Redis lock store, rate-limit counters and cross-replica push."),
+    Variable("TRULYBOT_LOCK_STORE_URL", "(TRULYBOT_REDIS_URL)", "redis:// URL of Rasa's lock store; in-memory when unset and no Redis is configured."),
+    Variable("TRULYBOT_MODEL_DIR", "models", "Where `make train` leaves the trained Rasa model."),
+    Variable("TRULYBOT_ENCRYPTION_KEYS", "(unset)", "Credential keys `kid:base64key[,kid:base64key...]`, newest last. Overrides the key file."),
+    Variable("TRULYBOT_KEY_FILE", "<data dir>/keys.json", "Key ring file; generated on first run in demo mode only."),
+    Variable("TRULYBOT_CHANNEL_SECRET", "(generated in demo mode)", "Shared secret signing bot service → Rasa requests (at least 32 characters)."),
+    Variable("TRULYBOT_SESSION_SECRET", "(generated in demo mode)", "Secret signing widget session tokens and cookies (at least 32 characters)."),
+    Variable("TRULYBOT_TRUSTED_PROXIES", "(none)", "Comma-separated IPs/CIDRs whose X-Forwarded-For is believed."),
+    Variable("TRULYBOT_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Variable("TRULYBOT_LOG_FORMAT", "text", "`json` for one JSON object per line, `text` for humans."),
+    Variable("TRULYBOT_RESTART_LIMIT", "3", "How many times `trulybot up` restarts a crashed child before stopping the whole stack (0 = never restart)."),
+    Variable("TRULYBOT_STARTUP_TIMEOUT", "180", "Seconds `trulybot up` waits for every process to become healthy."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration shared by every TrulyBot process."""
+
+    mode: str = "demo"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    rasa_host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    actions_host: str = "127.0.0.1"
+    actions_port: int = 5055
+    action_endpoint_url: str = ""
+    woocommerce_emulator_port: int = 8101
+    shopify_emulator_port: int = 8102
+    demo_woocommerce_orders: Optional[Path] = None
+    demo_shopify_orders: Optional[Path] = None
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    tracker_store_url: str = ""
+    redis_url: Optional[str] = None
+    lock_store_url: Optional[str] = None
+    model_dir: Path = Path("models")
+    encryption_keys: Optional[str] = None
+    key_file: Path = Path("var/keys.json")
+    channel_secret: Optional[str] = None
+    session_secret: Optional[str] = None
+    trusted_proxies: Tuple[IPNetwork, ...] = field(default_factory=tuple)
+    log_level: str = "INFO"
+    log_format: str = "text"
+    restart_limit: int = 3
+    startup_timeout: int = 180
+
+    @property
+    def demo(self) -> bool:
+        """True in demo mode (emulators and demo stores)."""
+        return self.mode == "demo"
+
+    @property
+    def rasa_url(self) -> str:
+        """Base URL the bot service uses to reach Rasa."""
+        return f"http://{_url_host(self.rasa_host)}:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        """Base URL of the action server (health checks)."""
+        return f"http://{_url_host(self.actions_host)}:{self.actions_port}"
+
+    def emulator_url(self, platform: str) -> str:
+        """Base URL of a demo store emulator on loopback."""
+        port = {"woocommerce": self.woocommerce_emulator_port, "shopify": self.shopify_emulator_port}[platform]
+        return f"http://127.0.0.1:{port}"
+
+    def to_env(self) -> Dict[str, str]:
+        """The environment that reproduces these settings in a child process."""
+        env: Dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if f.name == "trusted_proxies":
+                value = ",".join(str(n) for n in value)
+            env[f"TRULYBOT_{f.name.upper()}"] = str(value)
+        return env
+
+
+def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
+    """Read and validate settings from ``environ`` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    read = _Reader(env)
+    mode = read.choice("TRULYBOT_MODE", "demo", MODES)
+    host = read.host("TRULYBOT_HOST", "127.0.0.1")
+    port = read.port("TRULYBOT_PORT", 8000)
+    data_dir = Path(read.text("TRULYBOT_DATA_DIR", "var"))
+    rasa_host = read.host("TRULYBOT_RASA_HOST", "127.0.0.1")
+    actions_host = read.host("TRULYBOT_ACTIONS_HOST", "127.0.0.1")
+    actions_port = read.port("TRULYBOT_ACTIONS_PORT", 5055)
+    redis_url = read.redis_url("TRULYBOT_REDIS_URL")
+    settings = Settings(
+        mode=mode,
+        host=host,
+        port=port,
+        public_url=read.http_url("TRULYBOT_PUBLIC_URL", f"http://{_url_host(host)}:{port}").rstrip("/"),
+        rasa_host=rasa_host,
+        rasa_port=read.port("TRULYBOT_RASA_PORT", 5005),
+        actions_host=actions_host,
+        actions_port=actions_port,
+        action_endpoint_url=read.http_url(
+            "TRULYBOT_ACTION_ENDPOINT_URL", f"http://{_url_host(actions_host)}:{actions_port}/webhook"
+        ),
+        woocommerce_emulator_port=read.port("TRULYBOT_WOOCOMMERCE_EMULATOR_PORT", 8101),
+        shopify_emulator_port=read.port("TRULYBOT_SHOPIFY_EMULATOR_PORT", 8102),
+        demo_woocommerce_orders=read.existing_file("TRULYBOT_DEMO_WOOCOMMERCE_ORDERS"),
+        demo_shopify_orders=read.existing_file("TRULYBOT_DEMO_SHOPIFY_ORDERS"),
+        data_dir=data_dir,
+        database_url=read.database_url("TRULYBOT_DATABASE_URL", f"sqlite:///{data_dir}/trulybot.db"),
+        tracker_store_url=read.database_url("TRULYBOT_TRACKER_STORE_URL", f"sqlite:///{data_dir}/rasa-tracker.db"),
+        redis_url=redis_url,
+        lock_store_url=read.redis_url("TRULYBOT_LOCK_STORE_URL") or redis_url,
+        model_dir=Path(read.text("TRULYBOT_MODEL_DIR", "models")),
+        encryption_keys=read.optional("TRULYBOT_ENCRYPTION_KEYS"),
+        key_file=Path(read.text("TRULYBOT_KEY_FILE", str(data_dir / "keys.json"))),
+        channel_secret=read.secret("TRULYBOT_CHANNEL_SECRET"),
+        session_secret=read.secret("TRULYBOT_SESSION_SECRET"),
+        trusted_proxies=read.networks("TRULYBOT_TRUSTED_PROXIES"),
+        log_level=read.choice("TRULYBOT_LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
+        log_format=read.choice("TRULYBOT_LOG_FORMAT", "text", LOG_FORMATS),
+        restart_limit=read.integer("TRULYBOT_RESTART_LIMIT", 3, minimum=0, maximum=100),
+        startup_timeout=read.integer("TRULYBOT_STARTUP_TIMEOUT", 180, minimum=5, maximum=3600),
+    )
+    if read.errors:
+        raise SettingsError("; ".join(read.errors))
+    return settings
+
+
+def _url_host(host: str) -> str:
+    """A bind address as it appears in a URL (0.0.0.0 → loopback, IPv6 in brackets)."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+class _Reader:
+    """Reads variables, collecting every problem so one run reports them all."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.errors: List[str] = []
+
+    def _get(self, name: str) -> Optional[str]:
+        value = self.env.get(name)
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    def _parse(self, name: str, default: T, parse: Callable[[str], T], expects: str) -> T:
+        raw = self._get(name)
+        if raw is None:
+            return default
+        try:
+            return parse(raw)
+        except (ValueError, TypeError):
+            self.errors.append(f"{name}={raw!r} is invalid: expected {expects}")
+            return default
+
+    def text(self, name: str, default: str) -> str:
+        return self._get(name) or default
+
+    def optional(self, name: str) -> Optional[str]:
+        return self._get(name)
+
+    def choice(self, name: str, default: str, choices: Tuple[str, ...], upper: bool = False) -> str:
+        def parse(raw: str) -> str:
+            value = raw.upper() if upper else raw.lower()
+            if value not in choices:
+                raise ValueError(raw)
+            return value
+
+        return self._parse(name, default, parse, "one of " + ", ".join(choices))
+
+    def integer(self, name: str, default: int, minimum: int, maximum: int) -> int:
+        def parse(raw: str) -> int:
+            value = int(raw)
+            if not minimum <= value <= maximum:
+                raise ValueError(raw)
+            return value
+
+        return self._parse(name, default, parse, f"an integer from {minimum} to {maximum}")
+
+    def port(self, name: str, default: int) -> int:
+        return self.integer(name, default, 1, 65535)
+
+    def host(self, name: str, default: str) -> str:
+        def parse(raw: str) -> str:
+            if any(c in raw for c in "/ @?#"):
+                raise ValueError(raw)
+            return raw
+
+        return self._parse(name, default, parse, "a host name or IP address, e.g. 127.0.0.1")
+
+    def http_url(self, name: str, default: str) -> str:
+        def parse(raw: str) -> str:
+            if not raw.startswith(("http://", "https://")) or len(raw) < 10:
+                raise ValueError(raw)
+            return raw
+
+        return self._parse(name, default, parse, "an http:// or https:// URL")
+
+    def database_url(self, name: str, default: str) -> str:
+        def parse(raw: str) -> str:
+            url = make_url(raw)  # raises ArgumentError (a ValueError subclass) when unreadable
+            if url.get_backend_name() not in ("sqlite", "postgresql"):
+                raise ValueError(raw)
+            return raw
+
+        try:
+            return self._parse(name, default, parse, "a sqlite:/// or postgresql:// SQLAlchemy URL")
+        except Exception:  # noqa: BLE001 - any parse failure is a configuration error
+            self.errors.append(f"{name} is invalid: expected a sqlite:/// or postgresql:// SQLAlchemy URL")
+            return default
+
+    def redis_url(self, name: str) -> Optional[str]:
+        def parse(raw: str) -> str:
+            if not raw.startswith(("redis://", "rediss://")):
+                raise ValueError(raw)
+            return raw
+
+        return self._parse(name, None, parse, "a redis:// or rediss:// URL")
+
+    def existing_file(self, name: str) -> Optional[Path]:
+        def parse(raw: str) -> Path:
+            path = Path(raw)
+            if not path.is_file():
+                raise ValueError(raw)
+            return path
+
+        return self._parse(name, None, parse, "the path of an existing, readable JSON file")
+
+    def secret(self, name: str) -> Optional[str]:
+        def parse(raw: str) -> str:
+            if len(raw) < 32:
+                raise ValueError(raw)
+            return raw
+
+        return self._parse(name, None, parse, "at least 32 characters of random data")
+
+    def networks(self, name: str) -> Tuple[IPNetwork, ...]:
+        def parse(raw: str) -> Tuple[IPNetwork, ...]:
+            return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
+
+        return self._parse(name, (), parse, "comma-separated IP addresses or CIDR networks")

@@ -1,0 +1,311 @@
+"""``trulybot up``: start, watch and stop the whole process tree.
+
+Children (each in its own process group, killed if the supervisor dies): the store emulators (demo
+mode), the action server, the Rasa server and the bot service. The supervisor waits until each answers
+its health URL, prints one line with the URLs, relays children's output with a name prefix, and keeps
+the last lines of each. When a child dies it says which and why; it restarts the child up to
+``TRULYBOT_RESTART_LIMIT`` times, after that it stops everything — never a half-alive stack. SIGINT
+and SIGTERM stop every child within 10 s (SIGTERM, then SIGKILL).
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import ctypes
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Deque, Dict, List, Optional, Sequence
+
+import aiohttp
+
+from bot.settings import Settings
+
+STOP_GRACE_SECONDS = 8.0
+TAIL_LINES = 30
+HEALTH_POLL_SECONDS = 0.5
+RESTART_BACKOFF_SECONDS = 2.0
+_PR_SET_PDEATHSIG = 1
+
+
+class StartupError(RuntimeError):
+    """The stack could not start; the message says what to fix."""
+
+
+@dataclass
+class ChildSpec:
+    """How to run and check one child process."""
+
+    name: str
+    argv: List[str]
+    health_url: str
+    port: int
+    port_variable: str
+    env: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Child:
+    """A running child and what it printed last."""
+
+    spec: ChildSpec
+    process: Optional[asyncio.subprocess.Process] = None
+    tail: Deque[str] = field(default_factory=lambda: collections.deque(maxlen=TAIL_LINES))
+    restarts: int = 0
+    relay: Optional["asyncio.Task[None]"] = None
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: new process group, SIGTERM when the supervisor dies."""
+    os.setpgrp()
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """True when nothing listens on ``host:port`` and we may bind it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def build_children(settings: Settings, model_path: Path, project: Path, emulators: bool) -> List[ChildSpec]:
+    """The child processes of the stack for ``settings``."""
+    py = sys.executable
+    specs: List[ChildSpec] = []
+    if emulators:
+        for platform, port, variable, orders in (
+            ("woocommerce", settings.woocommerce_emulator_port, "TRULYBOT_WOOCOMMERCE_EMULATOR_PORT", settings.demo_woocommerce_orders),
+            ("shopify", settings.shopify_emulator_port, "TRULYBOT_SHOPIFY_EMULATOR_PORT", settings.demo_shopify_orders),
+        ):
+            argv = [py, "-m", f"plugins.{platform}.emulator", "--host", "127.0.0.1", "--port", str(port)]
+            if orders:
+                argv += ["--orders", str(orders)]
+            specs.append(ChildSpec(f"{platform}-emulator", argv, f"http://127.0.0.1:{port}/__emulator/health", port, variable))
+    specs.append(
+        ChildSpec(
+            "actions",
+            [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)],
+            settings.actions_url + "/health",
+            settings.actions_port,
+            "TRULYBOT_ACTIONS_PORT",
+            env={"SANIC_HOST": settings.actions_host, "ACTION_SERVER_SANIC_WORKERS": "1"},
+        )
+    )
+    specs.append(
+        ChildSpec(
+            "rasa",
+            [
+                py, "-m", "rasa", "run",
+                "--model", str(model_path),
+                "--endpoints", str(project / "endpoints.yml"),
+                "--credentials", str(project / "credentials.yml"),
+                "--interface", settings.rasa_host,
+                "--port", str(settings.rasa_port),
+            ],
+            settings.rasa_url + "/webhooks/trulybot/health",
+            settings.rasa_port,
+            "TRULYBOT_RASA_PORT",
+        )
+    )
+    specs.append(
+        ChildSpec(
+            "bot",
+            [py, "-m", "bot.cli", "serve"],
+            f"{settings.public_url}/health/live" if settings.host in ("127.0.0.1", "localhost") else
+            f"http://127.0.0.1:{settings.port}/health/live",
+            settings.port,
+            "TRULYBOT_PORT",
+        )
+    )
+    return specs
+
+
+def check_ports(settings: Settings, specs: Sequence[ChildSpec]) -> None:
+    """Raise :class:`StartupError` naming the first port that is already taken."""
+    seen: Dict[int, str] = {}
+    for spec in specs:
+        if spec.port in seen:
+            raise StartupError(f"{spec.port_variable} and {seen[spec.port]} both use port {spec.port}: give each its own port")
+        seen[spec.port] = spec.port_variable
+        host = {"rasa": settings.rasa_host, "actions": settings.actions_host, "bot": settings.host}.get(spec.name, "127.0.0.1")
+        if not port_is_free(host, spec.port):
+            raise StartupError(
+                f"port {spec.port} ({spec.port_variable}) on {host} is already in use: stop what runs there or set {spec.port_variable}"
+            )
+
+
+class Supervisor:
+    """Runs the children of the stack until a signal or an unrecoverable failure."""
+
+    def __init__(self, specs: Sequence[ChildSpec], base_env: Dict[str, str], restart_limit: int,
+                 startup_timeout: float, banner: str, cwd: Path) -> None:
+        self.children = [Child(spec) for spec in specs]
+        self.base_env = base_env
+        self.restart_limit = restart_limit
+        self.startup_timeout = startup_timeout
+        self.banner = banner
+        self.cwd = cwd
+        self._stopping = asyncio.Event()
+        self._exit_code = 0
+
+    def say(self, message: str) -> None:
+        """A supervisor line on stdout."""
+        print(f"[trulybot] {message}", flush=True)
+
+    async def _start(self, child: Child) -> None:
+        env = {**self.base_env, **child.spec.env}
+        child.process = await asyncio.create_subprocess_exec(
+            *child.spec.argv,
+            cwd=str(self.cwd),
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
+        child.relay = asyncio.ensure_future(self._relay(child, child.process))
+
+    async def _relay(self, child: Child, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        while True:
+            line = await process.stdout.readline()
+            if not line:
+                return
+            text = line.decode("utf-8", "replace").rstrip()
+            child.tail.append(text)
+            print(f"[{child.spec.name}] {text}", flush=True)
+
+    async def _healthy(self, session: aiohttp.ClientSession, child: Child) -> bool:
+        try:
+            async with session.get(child.spec.health_url, timeout=aiohttp.ClientTimeout(total=2)) as resp:
+                return resp.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return False
+
+    async def _wait_healthy(self, children: Sequence[Child]) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        pending = list(children)
+        async with aiohttp.ClientSession() as session:
+            while pending:
+                for child in list(pending):
+                    assert child.process is not None
+                    if child.process.returncode is not None:
+                        raise StartupError(self._death_report(child, "while starting"))
+                    if await self._healthy(session, child):
+                        pending.remove(child)
+                if pending and time.monotonic() > deadline:
+                    names = ", ".join(c.spec.name for c in pending)
+                    raise StartupError(f"{names} did not become healthy within {self.startup_timeout:.0f} s")
+                if pending:
+                    await asyncio.sleep(HEALTH_POLL_SECONDS)
+
+    def _death_report(self, child: Child, when: str) -> str:
+        assert child.process is not None
+        code = child.process.returncode
+        reason = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        tail = "\n".join(f"    {line}" for line in list(child.tail)[-10:]) or "    (no output)"
+        return f"{child.spec.name} died {when} ({reason}); its last lines:\n{tail}"
+
+    async def run(self) -> int:
+        """Start everything, wait for health, supervise; return the exit code."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        try:
+            for child in self.children:
+                await self._start(child)
+            wait = asyncio.ensure_future(self._wait_healthy(self.children))
+            stop = asyncio.ensure_future(self._stopping.wait())
+            done, _ = await asyncio.wait({wait, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if stop in done:
+                wait.cancel()
+                return self._exit_code
+            stop.cancel()
+            wait.result()  # raises StartupError
+            self.say(self.banner)
+            await self._watch()
+        except StartupError as exc:
+            self.say(f"error: {exc}")
+            self._exit_code = 1
+        finally:
+            await self._stop_all()
+        return self._exit_code
+
+    def _on_signal(self, sig: int) -> None:
+        if not self._stopping.is_set():
+            self.say(f"received {signal.Signals(sig).name}, stopping all processes")
+        self._stopping.set()
+
+    async def _watch(self) -> None:
+        while not self._stopping.is_set():
+            waits = {asyncio.ensure_future(c.process.wait()): c for c in self.children if c.process}
+            stop = asyncio.ensure_future(self._stopping.wait())
+            done, pending = await asyncio.wait(set(waits) | {stop}, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            if stop in done:
+                return
+            for task in done:
+                child = waits[task]
+                if child.relay:
+                    await asyncio.wait([child.relay], timeout=1)
+                self.say(self._death_report(child, "unexpectedly"))
+                if child.restarts >= self.restart_limit:
+                    self.say(f"{child.spec.name} crashed {child.restarts + 1} time(s); restart limit "
+                             f"({self.restart_limit}) reached, stopping the whole stack")
+                    self._exit_code = 1
+                    self._stopping.set()
+                    return
+                child.restarts += 1
+                self.say(f"restarting {child.spec.name} (attempt {child.restarts} of {self.restart_limit})")
+                await asyncio.sleep(RESTART_BACKOFF_SECONDS * child.restarts)
+                await self._start(child)
+                try:
+                    await self._wait_healthy([child])
+                except StartupError as exc:
+                    self.say(f"error: {exc}")
+                    self._exit_code = 1
+                    self._stopping.set()
+                    return
+                self.say(f"{child.spec.name} is healthy again")
+
+    async def _stop_all(self) -> None:
+        running = [c for c in self.children if c.process and c.process.returncode is None]
+        for child in reversed(running):
+            _signal_group(child.process, signal.SIGTERM)  # type: ignore[arg-type]
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in running:
+            assert child.process is not None
+            try:
+                await asyncio.wait_for(child.process.wait(), max(0.1, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                self.say(f"{child.spec.name} ignored SIGTERM, killing it")
+                _signal_group(child.process, signal.SIGKILL)
+                await child.process.wait()
+        for child in self.children:
+            if child.process:
+                _signal_group(child.process, signal.SIGKILL)  # leftovers in the group, if any
+            if child.relay:
+                await asyncio.wait([child.relay], timeout=1)
+        if running:
+            self.say("all processes stopped")
+
+
+def _signal_group(process: asyncio.subprocess.Process, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
