@@ -62,6 +62,8 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("TRULYBOT_CHANNEL_SECRET", "(generated in demo mode)", "Shared secret signing bot service → Rasa requests (at least 32 characters)."),
     Variable("TRULYBOT_SESSION_SECRET", "(generated in demo mode)", "Secret signing widget session tokens and cookies (at least 32 characters)."),
     Variable("TRULYBOT_TRUSTED_PROXIES", "(none)", "Comma-separated IPs/CIDRs whose X-Forwarded-For is believed."),
+    Variable("TRULYBOT_PLUGINS", "(all installed)", "Comma-separated allow-list of platform plugins to load (read by plugins.manager)."),
+    Variable("TRULYBOT_DISABLED_PLUGINS", "(none)", "Comma-separated platform plugins not to load (read by plugins.manager)."),
     Variable("TRULYBOT_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
     Variable("TRULYBOT_LOG_FORMAT", "text", "`json` for one JSON object per line, `text` for humans."),
     Variable("TRULYBOT_RESTART_LIMIT", "3", "How many times `trulybot up` restarts a crashed child before stopping the whole stack (0 = never restart)."),
@@ -207,14 +209,15 @@ class _Reader:
         value = value.strip()
         return value or None
 
-    def _parse(self, name: str, default: T, parse: Callable[[str], T], expects: str) -> T:
+    def _parse(self, name: str, default: T, parse: Callable[[str], T], expects: str, secret: bool = False) -> T:
         raw = self._get(name)
         if raw is None:
             return default
         try:
             return parse(raw)
         except (ValueError, TypeError):
-            self.errors.append(f"{name}={raw!r} is invalid: expected {expects}")
+            shown = name if secret else f"{name}={raw!r}"
+            self.errors.append(f"{shown} is invalid: expected {expects}")
             return default
 
     def text(self, name: str, default: str) -> str:
@@ -296,7 +299,7 @@ class _Reader:
                 raise ValueError(raw)
             return raw
 
-        return self._parse(name, None, parse, "at least 32 characters of random data")
+        return self._parse(name, None, parse, "at least 32 characters of random data", secret=True)
 
     def networks(self, name: str) -> Tuple[IPNetwork, ...]:
         def parse(raw: str) -> Tuple[IPNetwork, ...]:

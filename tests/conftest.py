@@ -1,0 +1,33 @@
+"""Session fixtures: the trained model (trained once, reused while its inputs are unchanged) and
+the running demo stack shared by integration tests."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.support.stack import PROJECT, Stack, stack_env
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+
+
+@pytest.fixture(scope="session")
+def rasa_model_path() -> Path:
+    """The current trained model; trains first when data/, config.yml or domain.yml changed."""
+    from bot.training import train
+
+    return train(PROJECT, Path("models"))
+
+
+@pytest.fixture(scope="session")
+def demo_stack(rasa_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One ``trulybot up`` demo stack on free ports for the whole session (read-mostly tests)."""
+    stack = Stack(stack_env(tmp_path_factory.mktemp("stack")))
+    try:
+        stack.wait_ready()
+        yield stack
+    finally:
+        stack.stop()

@@ -1,0 +1,1 @@
+"""Shared test helpers: free ports, real-server availability, and a running TrulyBot stack."""

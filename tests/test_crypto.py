@@ -1,0 +1,141 @@
+"""The credential key ring: AES-256-GCM round trips, tamper detection, rotation."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from sqlalchemy import select
+
+from bot.crypto import (
+    DecryptionError,
+    KeyRing,
+    KeyRingError,
+    associated_data,
+    generate_key,
+    load_key_ring,
+)
+from bot.db import Merchant, StoreIntegration, make_engine, make_sessionmaker
+from bot.db.migrate import upgrade
+from bot.store_credentials import get_credentials, reencrypt_all, set_credentials
+
+AAD = associated_data("store_integrations", "w_1", "access_token_encrypted")
+
+
+def _blob(stored: str) -> bytearray:
+    text = stored.split(":", 2)[2]
+    return bytearray(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+
+
+def _with_blob(stored: str, blob: bytes) -> str:
+    prefix, kid, _ = stored.split(":", 2)
+    return f"{prefix}:{kid}:" + base64.urlsafe_b64encode(bytes(blob)).decode().rstrip("=")
+
+
+def test_round_trip_and_fresh_nonce():
+    ring = KeyRing.generate()
+    one, two = ring.encrypt("shpat_secret", AAD), ring.encrypt("shpat_secret", AAD)
+    assert one != two
+    assert _blob(one)[:12] != _blob(two)[:12]
+    assert ring.decrypt(one, AAD) == ring.decrypt(two, AAD) == "shpat_secret"
+    assert "shpat_secret" not in one
+    assert one.startswith(f"tb1:{ring.current}:")
+
+
+@pytest.mark.parametrize("where", ["nonce", "ciphertext", "tag"])
+def test_tampering_fails(where):
+    ring = KeyRing.generate()
+    stored = ring.encrypt("ck_abcdef", AAD)
+    blob = _blob(stored)
+    index = {"nonce": 0, "ciphertext": 12, "tag": len(blob) - 1}[where]
+    blob[index] ^= 0x01
+    with pytest.raises(DecryptionError):
+        ring.decrypt(_with_blob(stored, blob), AAD)
+
+
+def test_associated_data_binds_store_and_field():
+    ring = KeyRing.generate()
+    stored = ring.encrypt("cs_secret", AAD)
+    with pytest.raises(DecryptionError):
+        ring.decrypt(stored, associated_data("store_integrations", "w_2", "access_token_encrypted"))
+    with pytest.raises(DecryptionError):
+        ring.decrypt(stored, associated_data("store_integrations", "w_1", "consumer_secret_encrypted"))
+
+
+@pytest.mark.parametrize("bad", ["", "plaintext", "tb1:kx", "tb1:unknown:AAAA", "tb2:k:abc", "tb1:{kid}:!!!", "tb1:{kid}:AAAA"])
+def test_malformed_values_fail_cleanly(bad):
+    ring = KeyRing.generate()
+    with pytest.raises(DecryptionError):
+        ring.decrypt(bad.format(kid=ring.current), AAD)
+
+
+def test_rotation_keeps_old_values_readable():
+    old = KeyRing.generate()
+    stored = old.encrypt("value", AAD)
+    new = old.with_new_key()
+    assert new.current != old.current
+    assert new.decrypt(stored, AAD) == "value"
+    assert new.needs_rotation(stored)
+    rotated = new.reencrypt(stored, AAD)
+    assert not new.needs_rotation(rotated) and new.decrypt(rotated, AAD) == "value"
+
+
+def test_env_value_and_file_formats(tmp_path):
+    env_value = f"old:{generate_key()},new:{generate_key()}"
+    ring = KeyRing.from_env_value(env_value)
+    assert ring.current == "new" and set(ring.keys) == {"old", "new"}
+    path = tmp_path / "keys.json"
+    ring.save(path)
+    assert KeyRing.from_file(path) == ring
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("value", ["", "nocolon", "k:notbase64!!", "k:" + base64.b64encode(b"short").decode()])
+def test_bad_env_keys_are_rejected(value):
+    with pytest.raises(KeyRingError):
+        KeyRing.from_env_value(value)
+
+
+def test_bad_key_file_is_rejected(tmp_path):
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps({"current": "a", "keys": {"b": generate_key()}}))
+    with pytest.raises(KeyRingError, match="current key id"):
+        KeyRing.from_file(path)
+    path.write_text("{not json")
+    with pytest.raises(KeyRingError, match="malformed"):
+        KeyRing.from_file(path)
+
+
+def test_demo_generates_a_key_production_refuses(tmp_path):
+    path = tmp_path / "keys.json"
+    with pytest.raises(KeyRingError, match="TRULYBOT_ENCRYPTION_KEYS"):
+        load_key_ring(None, path, demo=False)
+    assert not path.exists()
+    ring = load_key_ring(None, path, demo=True)
+    assert path.exists() and load_key_ring(None, path, demo=False) == ring
+
+
+def test_reencrypt_all_rotates_every_row(tmp_path):
+    url = f"sqlite:///{tmp_path}/app.db"
+    upgrade(url)
+    sessions = make_sessionmaker(make_engine(url))
+    old = KeyRing.generate()
+    with sessions.begin() as session:
+        merchant = Merchant(name="m")
+        session.add(merchant)
+        session.flush()
+        for i in range(3):
+            store = StoreIntegration(user_id=merchant.id, platform="woocommerce", widget_id=f"w{i}", config={})
+            set_credentials(store, old, {"consumer_key": f"ck_{i}", "consumer_secret": f"cs_{i}"})
+            session.add(store)
+    new = old.with_new_key()
+    with sessions() as session:  # before rotation, the new ring reads old values
+        first = session.execute(select(StoreIntegration).where(StoreIntegration.widget_id == "w0")).scalar_one()
+        assert get_credentials(first, new) == {"consumer_key": "ck_0", "consumer_secret": "cs_0"}
+    assert reencrypt_all(sessions, new) == 6
+    assert reencrypt_all(sessions, new) == 0
+    only_new = KeyRing(keys={new.current: new.keys[new.current]}, current=new.current)
+    with sessions() as session:
+        for store in session.execute(select(StoreIntegration)).scalars():
+            i = store.widget_id[1:]
+            assert get_credentials(store, only_new) == {"consumer_key": f"ck_{i}", "consumer_secret": f"cs_{i}"}
