@@ -13,7 +13,7 @@ from bot.db.migrate import alembic_config, current_revision, upgrade
 from bot.db.models import Base
 from tests.support.servers import require_postgres
 
-TABLES = {"merchants", "merchant_tokens", "store_integrations", "widget_configs", "user_activities"}
+TABLES = {"merchants", "merchant_tokens", "store_integrations", "widget_configs", "user_activities", "lookup_attempts"}
 
 
 def _head() -> str:

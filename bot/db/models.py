@@ -165,3 +165,20 @@ class UserActivity(Base):
             "details": self.details or {},
             "created_at": self.created_at.isoformat() if self.created_at else None,
         }
+
+
+class LookupAttempt(Base):
+    """A failed order-verification attempt, counted per conversation and per client per store.
+
+    ``subject`` is a conversation id or the hashed client address (never a raw IP).
+    """
+
+    __tablename__ = "lookup_attempts"
+
+    id = Column(Integer, primary_key=True)
+    store_id = Column(Integer, ForeignKey("store_integrations.id", ondelete="CASCADE"), nullable=False)
+    scope = Column(String(20), nullable=False)
+    subject = Column(String(128), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    __table_args__ = (Index("ix_lookup_attempts_lookup", "store_id", "scope", "subject", "created_at"),)
