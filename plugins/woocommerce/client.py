@@ -1,0 +1,235 @@
+"""WooCommerce platform: REST API v3 (``/wp-json/wc/v3``) with consumer key/secret."""
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from plugins.base import Platform
+from plugins.errors import (
+    MalformedResponse,
+    OrderNotFound,
+    PlatformError,
+    StoreAuthError,
+    StoreConfigError,
+    StoreUnreachable,
+)
+from plugins.http import HttpResponse
+from plugins.model import Order, Shipment, OrderStatus
+from plugins.text import digits_of, normalize_email, normalize_order_number, order_number_matches
+from plugins.woocommerce.normalize import PLATFORM, order_from_payload, parse_tracking_items
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/wp-json/wc/v3"
+TRACKING_PREFIX = "/wp-json/wc-shipment-tracking/v3"
+#: 401 code WooCommerce sends when no credentials reached it (e.g. the server stripped the
+#: Authorization header): the documented cue to retry with query-string auth
+NO_AUTH_CODE = "woocommerce_rest_cannot_view"
+AUTH_MODES = ("auto", "basic", "query")
+MAX_PAGES = 3
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _error_code(response: HttpResponse) -> Optional[str]:
+    body = response.json_or_none()
+    if isinstance(body, dict) and isinstance(body.get("code"), str):
+        return body["code"]
+    return None
+
+
+def _has_next_page(response: HttpResponse, page: int) -> bool:
+    link = response.headers.get("Link", "")
+    if 'rel="next"' in link:
+        return True
+    total_pages = response.headers.get("X-WP-TotalPages", "")
+    return total_pages.isdigit() and page < int(total_pages)
+
+
+class WooCommercePlatform(Platform):
+    """WooCommerce store through the REST API v3.
+
+    Store options: ``auth`` (``"auto"`` default: basic auth, falling back to query-string auth
+    when the server drops the Authorization header; ``"basic"``; ``"query"``),
+    ``allow_insecure_http`` (plain HTTP to a non-loopback host; off), ``completed_means_delivered``,
+    ``status_map`` (custom status slug → normalized status).
+    """
+
+    name = "woocommerce"
+    display_name = "WooCommerce"
+    credential_fields = ("consumer_key", "consumer_secret")
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    @property
+    def _base(self) -> str:
+        base = (self.store.base_url or "").strip().rstrip("/")
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise StoreConfigError("store URL must be an http(s) URL", platform=PLATFORM)
+        if parts.scheme == "http" and not _is_loopback(parts.hostname) and not self.store.options.get("allow_insecure_http"):
+            raise StoreConfigError("WooCommerce stores must be reached over HTTPS", platform=PLATFORM)
+        return base
+
+    def _credentials(self) -> Tuple[str, str]:
+        key = self.store.credentials.get("consumer_key")
+        secret = self.store.credentials.get("consumer_secret")
+        if not key or not secret:
+            raise StoreConfigError("consumer key and secret are required", platform=PLATFORM)
+        return key, secret
+
+    def _auth_mode(self) -> str:
+        memo = self.http.state_for(self.store.key).memo
+        configured = self.store.options.get("auth", "auto")
+        if configured not in AUTH_MODES:
+            configured = "auto"
+        if configured == "auto":
+            return memo.get("auth_mode", "basic")
+        return configured
+
+    async def _send(self, path: str, params: Optional[Mapping[str, Any]], mode: str) -> HttpResponse:
+        key, secret = self._credentials()
+        query: Dict[str, Any] = dict(params or {})
+        auth = None
+        if mode == "query":
+            query.update(consumer_key=key, consumer_secret=secret)
+        else:
+            auth = aiohttp.BasicAuth(key, secret)
+        return await self.http.request(
+            "GET", self._base + path, store_key=self.store.key, platform=PLATFORM, params=query or None, auth=auth
+        )
+
+    async def _get(self, path: str, params: Optional[Mapping[str, Any]] = None, *, allow_404: bool = False) -> HttpResponse:
+        """GET with auth; maps 3xx/401/403/other 4xx to typed errors (404 returned if allowed)."""
+        mode = self._auth_mode()
+        response = await self._send(path, params, mode)
+        if (
+            response.status == 401
+            and mode == "basic"
+            and self.store.options.get("auth", "auto") == "auto"
+            and _error_code(response) == NO_AUTH_CODE
+        ):
+            fallback = await self._send(path, params, "query")
+            if fallback.status != 401:
+                self.http.state_for(self.store.key).memo["auth_mode"] = "query"
+                logger.info("store %s: Authorization header not received, using query-string auth", self.store.store_id)
+            response = fallback
+        status = response.status
+        if 200 <= status < 300:
+            return response
+        if 300 <= status < 400:
+            raise StoreConfigError("the store redirected the API request; check the store URL (https, www)", platform=PLATFORM)
+        if status in (401, 403):
+            raise StoreAuthError("WooCommerce rejected the API keys", platform=PLATFORM)
+        if status == 404 and allow_404:
+            return response
+        if status == 404 and _error_code(response) == "rest_no_route":
+            raise StoreConfigError("no WooCommerce REST API at this URL (is WooCommerce active?)", platform=PLATFORM)
+        raise PlatformError(f"WooCommerce answered HTTP {status}", platform=PLATFORM)
+
+    def _order(self, payload: Any) -> Order:
+        return order_from_payload(payload, store_url=self.store.base_url, options=self.store.options)
+
+    async def _search(self, term: str, *, per_page: int, max_pages: int = MAX_PAGES) -> List[Any]:
+        """Raw order objects for ``search=term``, newest first, following pagination."""
+        payloads: List[Any] = []
+        page = 1
+        while True:
+            response = await self._get(
+                f"{API_PREFIX}/orders", {"search": term, "per_page": per_page, "page": page, "orderby": "date", "order": "desc"}
+            )
+            body = response.json()
+            if not isinstance(body, list):
+                raise MalformedResponse("order list is not a JSON list", platform=PLATFORM)
+            payloads.extend(body)
+            if page >= max_pages or not body or not _has_next_page(response, page):
+                return payloads
+            page += 1
+
+    def _orders_from(self, payloads: List[Any]) -> List[Order]:
+        orders = []
+        for payload in payloads:
+            try:
+                orders.append(self._order(payload))
+            except MalformedResponse:
+                logger.debug("store %s: skipped a malformed order in a list", self.store.store_id)
+        return orders
+
+    # -- Platform API -----------------------------------------------------------------------------
+    async def check_connection(self) -> Dict[str, Any]:
+        response = await self._get(f"{API_PREFIX}/system_status")
+        body = response.json()
+        if not isinstance(body, dict) or not isinstance(body.get("environment"), dict):
+            raise MalformedResponse("system status without environment", platform=PLATFORM)
+        env = body["environment"]
+        settings = body.get("settings") if isinstance(body.get("settings"), dict) else {}
+        plugins = body.get("active_plugins") if isinstance(body.get("active_plugins"), list) else []
+        tracking = any(
+            isinstance(p, dict) and "shipment-tracking" in str(p.get("plugin", "")) for p in plugins
+        )
+        site = env.get("site_url") if isinstance(env.get("site_url"), str) else self.store.base_url
+        return {
+            "platform": PLATFORM,
+            "name": urlsplit(site).hostname or site,
+            "version": env.get("version") if isinstance(env.get("version"), str) else None,
+            "wp_version": env.get("wp_version") if isinstance(env.get("wp_version"), str) else None,
+            "currency": settings.get("currency") if isinstance(settings.get("currency"), str) else None,
+            "shipment_tracking": tracking,
+            "auth_mode": self._auth_mode(),
+        }
+
+    async def get_order(self, number: str) -> Order:
+        try:
+            typed = normalize_order_number(number)
+        except ValueError:
+            raise OrderNotFound("not an order number", platform=PLATFORM) from None
+        if typed.isdigit() and 0 < int(typed) < 2**63:
+            response = await self._get(f"{API_PREFIX}/orders/{int(typed)}", allow_404=True)
+            if response.status == 200:
+                order = self._order(response.json())
+                if order_number_matches(typed, order.number):
+                    return order
+        terms = [typed]
+        digits = digits_of(typed)
+        if digits and digits != typed:
+            terms.append(digits)
+        for term in terms:
+            for order in self._orders_from(await self._search(term, per_page=20, max_pages=2)):
+                if order_number_matches(typed, order.number):
+                    return order
+        raise OrderNotFound("no order with that number", platform=PLATFORM)
+
+    async def find_orders(self, email: str, limit: int = 5) -> List[Order]:
+        address = normalize_email(email)
+        if address is None or limit <= 0:
+            return []
+        per_page = min(100, max(10, limit * 2))
+        matches = [o for o in self._orders_from(await self._search(address, per_page=per_page)) if o.matches_email(address)]
+        matches.sort(key=lambda o: o.created_at.timestamp() if o.created_at else 0.0, reverse=True)
+        return matches[:limit]
+
+    async def get_shipments(self, order: Order) -> List[Shipment]:
+        if order.shipments:
+            return list(order.shipments)
+        memo = self.http.state_for(self.store.key).memo
+        if memo.get("tracking_endpoint") is False:
+            return []
+        response = await self._get(f"{TRACKING_PREFIX}/orders/{order.platform_id}/shipment-trackings", allow_404=True)
+        if response.status == 404:
+            if _error_code(response) == "rest_no_route":
+                memo["tracking_endpoint"] = False
+            return []
+        body = response.json()
+        if not isinstance(body, list):
+            raise MalformedResponse("shipment tracking list is not a JSON list", platform=PLATFORM)
+        return parse_tracking_items(body, delivered=order.status is OrderStatus.DELIVERED)
