@@ -100,13 +100,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"[trulybot] note: {model.name} is older than data/ or config: run 'make train' to update it", flush=True)
     _upgrade_database(settings)
     emulators = settings.demo and not args.no_emulators
-    widgets: List[str] = []
-    if settings.demo:
-        try:
-            widgets = _seed_demo(settings)
-        except ImportError as exc:  # a checkout without the platform emulators
-            print(f"[trulybot] note: demo stores skipped, store emulators unavailable ({exc})", flush=True)
-            emulators = False
+    widgets: List[str] = _seed_demo(settings) if settings.demo else []
     specs = build_children(settings, model, PROJECT, emulators=emulators)
     try:
         check_ports(settings, specs)
@@ -123,8 +117,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         parts.insert(0, f"widget demo {settings.public_url}/demo (widgets: {', '.join(widgets)})")
     parts += [f"rasa {settings.rasa_url}", f"actions {settings.actions_url}"]
     if emulators:
-        parts += [f"woocommerce emulator {settings.emulator_url('woocommerce')}",
-                  f"shopify emulator {settings.emulator_url('shopify')}"]
+        parts += [f"{spec.name} {spec.health_url.rsplit('/__', 1)[0]}" for spec in specs if spec.name.endswith("-emulator")]
     banner = "TrulyBot is up: " + " | ".join(parts)
     supervisor = Supervisor(specs, env, settings.restart_limit, settings.startup_timeout, banner, PROJECT)
     return asyncio.run(supervisor.run())

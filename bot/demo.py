@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -24,6 +24,9 @@ DEMO_POLICIES = {
 }
 
 
+DISPLAY_NAMES = {"woocommerce": "Demo Outfitters (WooCommerce)", "shopify": "Demo Supply Co. (Shopify)"}
+
+
 @dataclass(frozen=True)
 class DemoStore:
     """What demo mode needs to know about one demo store."""
@@ -36,32 +39,29 @@ class DemoStore:
     credentials: Dict[str, str]
 
 
+def demo_emulators() -> List[Any]:
+    """Emulator specs of the installed platforms that define a demo store (contract C4)."""
+    from plugins.manager import get_emulators
+
+    return [spec for spec in get_emulators().values() if spec.demo_widget_id]
+
+
 def demo_stores(settings: Settings) -> List[DemoStore]:
     """The demo stores, pointing at the emulators on this deployment's ports."""
-    from plugins.shopify import emulator as shopify_emulator
-    from plugins.woocommerce import emulator as woo_emulator
-
-    return [
-        DemoStore(
-            widget_id="demo-woocommerce",
-            platform="woocommerce",
-            display_name="Demo Outfitters (WooCommerce)",
-            store_url=settings.emulator_url("woocommerce"),
-            shop_domain=None,
-            credentials={
-                "consumer_key": woo_emulator.DEMO_CONSUMER_KEY,
-                "consumer_secret": woo_emulator.DEMO_CONSUMER_SECRET,
-            },
-        ),
-        DemoStore(
-            widget_id="demo-shopify",
-            platform="shopify",
-            display_name="Demo Supply Co. (Shopify)",
-            store_url=settings.emulator_url("shopify"),
-            shop_domain=shopify_emulator.DEMO_SHOP_DOMAIN,
-            credentials={"access_token": shopify_emulator.DEMO_ACCESS_TOKEN},
-        ),
-    ]
+    stores = []
+    for spec in demo_emulators():
+        connection = spec.demo_connection(settings.emulator_url(spec.name, spec.default_port), spec.demo_widget_id)
+        stores.append(
+            DemoStore(
+                widget_id=spec.demo_widget_id,
+                platform=spec.name,
+                display_name=DISPLAY_NAMES.get(spec.name, f"Demo {spec.name} store"),
+                store_url=connection.base_url,
+                shop_domain=connection.shop_domain,
+                credentials=dict(connection.credentials),
+            )
+        )
+    return stores
 
 
 def origin_of(url: str) -> str:

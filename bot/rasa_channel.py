@@ -78,6 +78,17 @@ def history_from_events(events: List[Dict[str, Any]], limit: int) -> List[Dict[s
     return history[-limit:]
 
 
+class WholeMessageCollector(CollectingOutputChannel):
+    """Collects each bot message whole: text, buttons and custom payload stay one message.
+
+    Rasa's default output channels split a message with text and a custom payload into two; the
+    widget protocol keeps them together (an order card travels with its text version).
+    """
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        await self._persist_message({"recipient_id": recipient_id, **message})
+
+
 class TrulyBotChannel(InputChannel):
     """Signed HTTP channel between the bot service and Rasa."""
 
@@ -133,7 +144,7 @@ class TrulyBotChannel(InputChannel):
                 return response.json({"error": "bad_request", "detail": "message must be a string"}, status=400)
             if not isinstance(metadata, dict):
                 return response.json({"error": "bad_request", "detail": "metadata must be an object"}, status=400)
-            collector = CollectingOutputChannel()
+            collector = WholeMessageCollector()
             await on_new_message(
                 UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
             )

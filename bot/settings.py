@@ -119,10 +119,13 @@ class Settings:
         """Base URL of the action server (health checks)."""
         return f"http://{_url_host(self.actions_host)}:{self.actions_port}"
 
-    def emulator_url(self, platform: str) -> str:
+    def emulator_port(self, platform: str, default: int) -> int:
+        """Port of a demo store emulator (configured for the built-in platforms)."""
+        return {"woocommerce": self.woocommerce_emulator_port, "shopify": self.shopify_emulator_port}.get(platform, default)
+
+    def emulator_url(self, platform: str, default_port: int = 0) -> str:
         """Base URL of a demo store emulator on loopback."""
-        port = {"woocommerce": self.woocommerce_emulator_port, "shopify": self.shopify_emulator_port}[platform]
-        return f"http://127.0.0.1:{port}"
+        return f"http://127.0.0.1:{self.emulator_port(platform, default_port)}"
 
     def to_env(self) -> Dict[str, str]:
         """The environment that reproduces these settings in a child process."""

@@ -86,14 +86,14 @@ def build_children(settings: Settings, model_path: Path, project: Path, emulator
     py = sys.executable
     specs: List[ChildSpec] = []
     if emulators:
-        for platform, port, variable, orders in (
-            ("woocommerce", settings.woocommerce_emulator_port, "TRULYBOT_WOOCOMMERCE_EMULATOR_PORT", settings.demo_woocommerce_orders),
-            ("shopify", settings.shopify_emulator_port, "TRULYBOT_SHOPIFY_EMULATOR_PORT", settings.demo_shopify_orders),
-        ):
-            argv = [py, "-m", f"plugins.{platform}.emulator", "--host", "127.0.0.1", "--port", str(port)]
-            if orders:
-                argv += ["--orders", str(orders)]
-            specs.append(ChildSpec(f"{platform}-emulator", argv, f"http://127.0.0.1:{port}/__emulator/health", port, variable))
+        from bot.demo import demo_emulators
+
+        for emulator in demo_emulators():
+            port = settings.emulator_port(emulator.name, emulator.default_port)
+            orders = os.environ.get(emulator.orders_env) if emulator.orders_env else None
+            variable = f"TRULYBOT_{emulator.name.upper()}_EMULATOR_PORT"
+            specs.append(ChildSpec(f"{emulator.name}-emulator", emulator.argv(py, port=port, orders=orders),
+                                   f"http://127.0.0.1:{port}{emulator.health_path}", port, variable))
     specs.append(
         ChildSpec(
             "actions",

@@ -1,0 +1,58 @@
+"""Process-wide resources of the action server, created once on first use.
+
+Settings, the app database, the credential key ring (decryption happens only here, in the action
+server, only for the store of the current conversation), the shared store HTTP client and the
+verification-attempt counter.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Optional
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.attempts import AttemptCounter, make_attempt_counter
+from bot.crypto import KeyRing, load_key_ring
+from bot.db import make_engine, make_sessionmaker
+from bot.settings import Settings, load_settings
+from plugins.http import StoreHttpClient, shared_http_client
+
+
+@dataclass
+class Runtime:
+    """What every action needs to reach the database and the stores."""
+
+    settings: Settings
+    sessions: "sessionmaker[Session]"
+    ring: KeyRing
+    http: StoreHttpClient
+    attempts: AttemptCounter
+
+
+_runtime: Optional[Runtime] = None
+_lock = threading.Lock()
+
+
+def get_runtime() -> Runtime:
+    """The action server's runtime (built from the environment on first call)."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            settings = load_settings()
+            sessions = make_sessionmaker(make_engine(settings.database_url))
+            _runtime = Runtime(
+                settings=settings,
+                sessions=sessions,
+                ring=load_key_ring(settings.encryption_keys, settings.key_file, settings.demo),
+                http=shared_http_client(),
+                attempts=make_attempt_counter(settings, sessions),
+            )
+        return _runtime
+
+
+def set_runtime(runtime: Optional[Runtime]) -> None:
+    """Replace the runtime (tests)."""
+    global _runtime
+    with _lock:
+        _runtime = runtime

@@ -1,0 +1,47 @@
+"""Cleaning what the shopper typed into slot values (order number, email, postcode)."""
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+from plugins.text import normalize_email, normalize_order_number, normalize_postcode
+
+MAX_SLOT_CHARS = 200
+_POSTCODE_SHAPE = re.compile(r"^[A-Z0-9]{3,10}$")
+_BARE_NUMBER = re.compile(r"^\s*#?\s*[0-9]{3,10}\s*$")
+
+
+def clean_order_number(value: Any) -> Optional[str]:
+    """``" #1001 "`` → ``"1001"``; None for anything that cannot be an order number."""
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    if not isinstance(value, (str, int)) or len(str(value)) > MAX_SLOT_CHARS:
+        return None
+    try:
+        return normalize_order_number(value)
+    except ValueError:
+        return None
+
+
+def clean_email(value: Any) -> Optional[str]:
+    """Lower-case trimmed email, or None."""
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    if not isinstance(value, str) or len(value) > MAX_SLOT_CHARS:
+        return None
+    return normalize_email(value.replace(" ", ""))
+
+
+def clean_postcode(value: Any) -> Optional[str]:
+    """Upper-case postcode without spaces/hyphens (3-10 letters and digits), or None."""
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    if not isinstance(value, (str, int)) or len(str(value)) > MAX_SLOT_CHARS:
+        return None
+    text = normalize_postcode(value)
+    return text if text and _POSTCODE_SHAPE.match(text) else None
+
+
+def is_bare_number(text: Optional[str]) -> bool:
+    """True for a message that is only a number (``"90210"``, ``"# 1002"``)."""
+    return bool(text) and bool(_BARE_NUMBER.match(text or ""))
