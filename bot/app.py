@@ -10,6 +10,7 @@ from aiohttp import web
 from bot import appkeys
 from bot.crypto import load_key_ring
 from bot.db import make_engine, make_sessionmaker
+from bot.gateway import setup_gateway
 from bot.health import health, live
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
@@ -47,4 +48,5 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_http)
     app.router.add_get("/health", health)
     app.router.add_get("/health/live", live)
+    setup_gateway(app)
     return app

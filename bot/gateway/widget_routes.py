@@ -1,0 +1,111 @@
+"""Public widget endpoints: config API, the widget script (three URLs, one file) and the demo page."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict
+
+from aiohttp import web
+
+from bot import appkeys
+from bot.gateway.state import GATEWAY
+
+WIDGET_DIR = Path(__file__).resolve().parents[1] / "widget"
+SCRIPT_PATHS = ("/widget.js", "/api/widget/woocommerce.js", "/api/widget/shopify.js")
+DEMO_WIDGETS = {"demo-woocommerce": "WooCommerce", "demo-shopify": "Shopify"}
+CONFIG_MAX_AGE = 60
+SCRIPT_MAX_AGE = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Asset:
+    body: bytes
+    gzipped: bytes
+    etag: str
+    version: str
+
+    @classmethod
+    def load(cls, path: Path) -> "Asset":
+        body = path.read_bytes()
+        digest = hashlib.sha256(body).hexdigest()
+        return cls(body, gzip.compress(body, 9, mtime=0), f'"{digest[:32]}"', digest[:12])
+
+
+WIDGET_SCRIPT = web.AppKey("widget_script", Asset)
+
+
+def socket_url(public_url: str) -> str:
+    """The widget socket URL of a deployment: its public URL with ws(s):// and /ws."""
+    base = public_url.rstrip("/")
+    if base.startswith("https://"):
+        return "wss://" + base[len("https://"):] + "/ws"
+    return "ws://" + base[len("http://"):] + "/ws" if base.startswith("http://") else base + "/ws"
+
+
+def _not_modified(request: web.Request, etag: str) -> bool:
+    header = request.headers.get("If-None-Match", "")
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(",")) if header else False
+
+
+async def widget_config(request: web.Request) -> web.Response:
+    widget_id = request.match_info["widget_id"]
+    store = await request.app[GATEWAY].stores.get(widget_id)
+    cors = {"Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"}
+    if store is None or not store.active:
+        return web.json_response({"error": "unknown_widget", "message": "this chat widget is not available"},
+                                 status=404, headers={**cors, "Cache-Control": "public, max-age=30"})
+    body = json.dumps(store.public_config(socket_url(request.app[appkeys.SETTINGS].public_url)),
+                      separators=(",", ":"), sort_keys=True).encode("utf-8")
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {**cors, "ETag": etag, "Cache-Control": f"public, max-age={CONFIG_MAX_AGE}, stale-while-revalidate=600"}
+    if _not_modified(request, etag):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers)
+
+
+async def widget_script(request: web.Request) -> web.Response:
+    asset = request.app[WIDGET_SCRIPT]
+    immutable = request.query.get("v") == asset.version
+    headers: Dict[str, str] = {
+        "ETag": asset.etag,
+        "Cache-Control": "public, max-age=31536000, immutable" if immutable
+        else f"public, max-age={SCRIPT_MAX_AGE}, stale-while-revalidate=604800",
+        "Access-Control-Allow-Origin": "*",
+        "X-Content-Type-Options": "nosniff",
+        "Vary": "Accept-Encoding",
+    }
+    if _not_modified(request, asset.etag):
+        return web.Response(status=304, headers=headers)
+    body = asset.body
+    if "gzip" in request.headers.get("Accept-Encoding", "").lower():
+        body = asset.gzipped
+        headers["Content-Encoding"] = "gzip"
+    return web.Response(body=body, headers={**headers, "Content-Type": "application/javascript; charset=utf-8"})
+
+
+async def demo_page(request: web.Request) -> web.Response:
+    settings = request.app[appkeys.SETTINGS]
+    if not settings.demo:
+        raise web.HTTPNotFound()
+    widget_id = request.query.get("store", "demo-woocommerce")
+    if widget_id not in DEMO_WIDGETS:
+        widget_id = "demo-woocommerce"
+    template = (WIDGET_DIR / "demo.html").read_text(encoding="utf-8")
+    links = "".join(
+        f'<a href="/demo?store={html.escape(w)}"{" aria-current=page" if w == widget_id else ""}>{html.escape(name)} store</a>'
+        for w, name in DEMO_WIDGETS.items()
+    )
+    version = request.app[WIDGET_SCRIPT].version
+    page = (template.replace("{{PLATFORM}}", html.escape(DEMO_WIDGETS[widget_id]))
+            .replace("{{WIDGET_ID}}", html.escape(widget_id))
+            .replace("{{SCRIPT}}", f"/widget.js?v={version}")
+            .replace("{{LINKS}}", links))
+    return web.Response(text=page, content_type="text/html", headers={
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                   "connect-src 'self' ws: wss:; img-src 'self' data: https:",
+    })

@@ -1,0 +1,1 @@
+/* TrulyBot widget (placeholder) */
