@@ -47,6 +47,13 @@ class ValidateOrderLookupForm(FormValidationAction):
             return ["order_number", "postcode"]
         return ["order_number", "email"]
 
+    async def next_requested_slot(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Optional[EventType]:
+        """Always decide the next question here (None ends the form), even when the list matches the domain's."""
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        return SlotSet("requested_slot", next((s for s in required if tracker.slots.get(s) is None), None))
+
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:

@@ -1,0 +1,100 @@
+"""Fixtures for action tests: a migrated database with two stores backed by in-process emulators,
+the action runtime pointing at them, and trackers built the way Rasa sends them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+
+from actions.attempts import DatabaseAttemptCounter
+from actions.runtime import Runtime, set_runtime
+from bot.crypto import KeyRing
+from bot.db import Merchant, StoreIntegration, WidgetConfig, make_engine, make_sessionmaker
+from bot.db.migrate import upgrade
+from bot.settings import load_settings
+from bot.store_credentials import set_credentials
+from plugins.emulation.faults import FAULTS_KEY
+from plugins.http import StoreHttpClient
+from plugins.woocommerce import emulator as woo_emulator
+
+SHOP_B_ORDER = {
+    "id": 7001, "number": "7001", "status": "completed", "currency": "USD", "total": "10.00",
+    "date_created": "2026-11-01T10:00:00", "date_modified": "2026-11-02T10:00:00",
+    "billing": {"email": "bob@other.example", "postcode": "10001"}, "shipping": {}, "line_items": [], "meta_data": [],
+}
+
+
+@dataclass
+class StoreFixture:
+    id: int
+    widget_id: str
+    emulator: Any  # aiohttp TestServer
+
+
+@pytest.fixture()
+async def stores(aiohttp_server, tmp_path) -> Dict[str, StoreFixture]:
+    """Two WooCommerce stores (A: the demo seed, B: one other order) in a fresh database."""
+    server_a = await aiohttp_server(woo_emulator.create_app())
+    server_b = await aiohttp_server(woo_emulator.create_app([SHOP_B_ORDER]))
+    url = f"sqlite:///{tmp_path}/app.db"
+    upgrade(url)
+    sessions = make_sessionmaker(make_engine(url))
+    ring = KeyRing.generate()
+    out = {}
+    with sessions.begin() as session:
+        merchant = Merchant(name="Test Merchant")
+        session.add(merchant)
+        session.flush()
+        for name, server in (("A", server_a), ("B", server_b)):
+            store = StoreIntegration(user_id=merchant.id, platform="woocommerce", widget_id=f"store-{name.lower()}",
+                                     display_name=f"Shop {name}", store_url=str(server.make_url("")).rstrip("/"), config={})
+            set_credentials(store, ring, {"consumer_key": woo_emulator.DEMO_CONSUMER_KEY,
+                                          "consumer_secret": woo_emulator.DEMO_CONSUMER_SECRET})
+            store.widget = WidgetConfig(policies={"cancellation": f"Shop {name} cancels until shipping."})
+            session.add(store)
+            session.flush()
+            out[name] = StoreFixture(store.id, store.widget_id, server)
+    settings = load_settings({"TRULYBOT_DATA_DIR": str(tmp_path), "TRULYBOT_DATABASE_URL": url})
+    http = StoreHttpClient(max_retries=1, backoff_base=0.01, backoff_max=0.05)
+    runtime = Runtime(settings=settings, sessions=sessions, ring=ring, http=http,
+                      attempts=DatabaseAttemptCounter(sessions))
+    set_runtime(runtime)
+    yield out
+    set_runtime(None)
+    await http.close()
+
+
+@pytest.fixture()
+def runtime(stores) -> Runtime:
+    from actions.runtime import get_runtime
+
+    return get_runtime()
+
+
+def faults(store: StoreFixture):
+    """The fault knobs of a store's emulator."""
+    return store.emulator.app[FAULTS_KEY]
+
+
+def make_tracker(
+    store: Optional[StoreFixture],
+    text: str = "",
+    intent: str = "inform",
+    entities: Optional[List[Dict[str, Any]]] = None,
+    slots: Optional[Dict[str, Any]] = None,
+    sender: str = "conv-1",
+    client: str = "client-hash-1",
+    events: Optional[List[Dict[str, Any]]] = None,
+    active_loop: Optional[str] = None,
+) -> Tracker:
+    """A tracker as the action server receives it, with the bot service's metadata."""
+    metadata = {"store_id": store.id, "widget_id": store.widget_id, "store_name": "Shop", "locale": "en",
+                "client": client} if store else {}
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.99},
+              "entities": [dict(e) for e in (entities or [])], "metadata": metadata}
+    all_slots = {"order_number": None, "email": None, "postcode": None, "verified_order": None, "requested_slot": None}
+    all_slots.update(slots or {})
+    return Tracker(sender, all_slots, latest, events or [{"event": "user", "text": text, "parse_data": latest}],
+                   False, None, {"name": active_loop} if active_loop else {}, "action_listen")
