@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, urlsplit
 
@@ -313,31 +314,48 @@ async def test_cost_extension_is_tracked(shopify, http):
     assert memo["cost:TrulyBotFindOrders"] > 0 and memo["bucket"]["maximum"] == 20000
 
 
+def _set_bucket(emu, level: float) -> None:
+    """Put the emulator's bucket for the demo token at ``level`` points, now."""
+    from plugins.shopify.emulator import STATE_KEY
+
+    emu.app[STATE_KEY].buckets[DEMO_ACCESS_TOKEN] = (level, time.monotonic())
+
+
 async def test_throttled_beyond_patience_is_rate_limited(http):
-    async with running_emulator("shopify", bucket_size=520, restore_rate=1) as emu:
+    async with running_emulator("shopify", bucket_size=2000, restore_rate=1) as emu:
         platform = emu.platform(http)
         await platform.get_order("1001")
+        cost = http.state_for(platform.store.key).memo["cost:TrulyBotFindOrders"]
+        _set_bucket(emu, cost - 50)
         with pytest.raises(RateLimited) as info:
-            await platform.get_order("1002")
+            await platform.get_order("1002")  # fresh memo: asks, gets THROTTLED, 50 s is too long to wait
         assert info.value.retry_after > 1
-        assert emu.stats.hits == 1  # the client knew the bucket and did not even ask
+        assert emu.stats.hits == 2
+        with pytest.raises(RateLimited):
+            await platform.get_order("1002")  # now the client knows the bucket and does not even ask
+        assert emu.stats.hits == 2
 
 
 async def test_throttled_response_is_retried_after_refill(http):
-    async with running_emulator("shopify", bucket_size=520, restore_rate=400) as emu:
+    async with running_emulator("shopify", bucket_size=2000, restore_rate=200) as emu:
         first = emu.platform(http, store_id="drainer")
         await first.get_order("1001")
+        cost = http.state_for(first.store.key).memo["cost:TrulyBotFindOrders"]
+        _set_bucket(emu, cost - 20)  # 0.1 s short
         fresh = emu.platform(http, store_id="fresh")  # knows nothing about the bucket yet
         assert (await fresh.get_order("1002")).number == "1002"
         assert emu.stats.hits == 3  # ok, THROTTLED, ok after waiting
 
 
 async def test_client_waits_for_bucket_instead_of_failing(http):
-    async with running_emulator("shopify", bucket_size=520, restore_rate=400) as emu:
+    async with running_emulator("shopify", bucket_size=2000, restore_rate=200) as emu:
         platform = emu.platform(http)
         await platform.get_order("1001")
+        cost = http.state_for(platform.store.key).memo["cost:TrulyBotFindOrders"]
+        _set_bucket(emu, cost - 20)
+        http.state_for(platform.store.key).memo["bucket"].update(available=cost - 20, at=time.monotonic())
         assert (await platform.get_order("1002")).number == "1002"
-        assert emu.stats.hits == 2
+        assert emu.stats.hits == 2  # waited ~0.1 s before asking: no THROTTLED answer
 
 
 async def test_http_429_with_retry_after(shopify, http):
