@@ -8,19 +8,7 @@ import pytest
 from plugins.http import StoreHttpClient
 from plugins.manager import reset_plugin_manager
 from plugins.testing import RunningEmulator, running_emulator
-
-#: retry/breaker settings that keep the tests fast
-FAST = dict(
-    connect_timeout=1.0,
-    total_timeout=2.0,
-    max_retries=2,
-    backoff_base=0.005,
-    backoff_max=0.01,
-    max_retry_after=0.5,
-    breaker_threshold=3,
-    breaker_reset_timeout=0.3,
-)
-
+from tests.plugins.factories import FAST
 
 @pytest.fixture(autouse=True)
 def _fresh_plugin_manager(monkeypatch: pytest.MonkeyPatch):

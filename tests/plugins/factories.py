@@ -4,6 +4,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
+#: retry/breaker settings that keep the tests fast
+FAST = dict(
+    connect_timeout=1.0,
+    total_timeout=2.0,
+    max_retries=2,
+    backoff_base=0.005,
+    backoff_max=0.01,
+    max_retry_after=0.5,
+    breaker_threshold=3,
+    breaker_reset_timeout=0.3,
+)
+
 
 def woo_order(
     order_id: int,

@@ -30,8 +30,7 @@ from plugins.shopify.emulator import DEMO_ACCESS_TOKEN, DEMO_API_KEY, DEMO_API_S
 from plugins.shopify.normalize import map_status
 from plugins.shopify.schema import get_schema
 from plugins.testing import running_emulator
-from tests.plugins.conftest import FAST
-from tests.plugins.factories import shopify_fulfillment, shopify_order
+from tests.plugins.factories import FAST, shopify_fulfillment, shopify_order
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -20,8 +20,7 @@ from plugins.model import OrderStatus, ShipmentStatus, StoreConnection
 from plugins.testing import running_emulator
 from plugins.woocommerce import load_seed_orders
 from plugins.woocommerce.client import WooCommercePlatform
-from tests.plugins.conftest import FAST
-from tests.plugins.factories import woo_order, woo_tracking
+from tests.plugins.factories import FAST, woo_order, woo_tracking
 
 pytestmark = pytest.mark.timeout(60)
 
