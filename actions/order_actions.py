@@ -14,7 +14,7 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.activity_log import log_activity
@@ -166,13 +166,23 @@ class ActionHumanHandoff(Action):
         return []
 
 
+LOOKUP_ENTITIES = ("order_number", "email", "postcode")
+
+
 class ActionFallback(Action):
-    """Ask to rephrase; after two misunderstandings in a row, offer a person."""
+    """Ask to rephrase; after two misunderstandings in a row, offer a person.
+
+    A message the classifier was unsure about but that carries an order number, email or postcode
+    goes straight to the lookup form instead: the shopper's intent is clear enough from that.
+    """
 
     def name(self) -> Text:
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        entities = (tracker.latest_message or {}).get("entities") or []
+        if any(e.get("entity") in LOOKUP_ENTITIES for e in entities):
+            return [FollowupAction("order_lookup_form")]
         user_intents = [e.get("parse_data", {}).get("intent", {}).get("name") for e in tracker.events if e.get("event") == "user"]
         if len(user_intents) >= 2 and user_intents[-2] == "nlu_fallback":
             dispatcher.utter_message(text=render_for(tracker, "fallback_twice"), buttons=HANDOFF_BUTTONS)

@@ -24,8 +24,12 @@ def rasa_model_path() -> Path:
 
 @pytest.fixture(scope="session")
 def demo_stack(rasa_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """One ``trulybot up`` demo stack on free ports for the whole session (read-mostly tests)."""
-    stack = Stack(stack_env(tmp_path_factory.mktemp("stack")))
+    """One ``trulybot up`` demo stack on free ports for the whole session (read-mostly tests).
+
+    Loopback is a trusted proxy here, so tests act as distinct shoppers with ``X-Forwarded-For``
+    (as the load benchmark does) and per-address limits of one test do not leak into another.
+    """
+    stack = Stack(stack_env(tmp_path_factory.mktemp("stack"), TRULYBOT_TRUSTED_PROXIES="127.0.0.1/32"))
     try:
         stack.wait_ready()
         yield stack

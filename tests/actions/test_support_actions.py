@@ -1,0 +1,73 @@
+"""Policy answers, requests, handoff and fallback actions."""
+from __future__ import annotations
+
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions.order_actions import ActionFallback, ActionHumanHandoff, ActionOrderRequest, ActionPolicyAnswer
+from bot.db import UserActivity
+from tests.actions.conftest import make_tracker
+
+
+async def run(action, tracker):
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, {})
+    return dispatcher.messages, events
+
+
+def kinds(runtime):
+    with runtime.sessions() as session:
+        return [a.activity_type for a in session.execute(select(UserActivity)).scalars()]
+
+
+async def test_delivery_answer_uses_the_default_policy_when_none_is_configured(stores):
+    messages, _ = await run(ActionPolicyAnswer(), make_tracker(stores["A"], "how long is shipping", "delivery_info"))
+    assert messages[0]["text"].startswith("About delivery: Orders usually ship within 1-3 business days")
+
+
+async def test_cancel_of_a_verified_order_is_recorded(stores, runtime):
+    tracker = make_tracker(stores["A"], "cancel it", "cancel_order", slots={"verified_order": "1001"})
+    messages, _ = await run(ActionOrderRequest(), tracker)
+    assert messages[0]["text"] == "Here's how cancellations work: Shop A cancels until shipping."
+    assert messages[1]["text"].startswith("I've passed your cancellation request for order #1001")
+    assert kinds(runtime) == ["shopper_request"]
+
+
+async def test_request_without_verification_is_not_recorded(stores, runtime):
+    tracker = make_tracker(stores["A"], "cancel 1003", "cancel_order", entities=[{"entity": "order_number", "value": "1003"}],
+                           slots={"verified_order": "1001"})
+    messages, _ = await run(ActionOrderRequest(), tracker)
+    assert "tell me the order number and the email" in messages[1]["text"]
+    assert kinds(runtime) == []
+
+
+async def test_return_uses_the_returns_policy(stores):
+    messages, _ = await run(ActionOrderRequest(), make_tracker(stores["A"], "refund?", "return_refund"))
+    assert messages[0]["text"].startswith("Here's the returns and refunds policy: Most items can be returned within 30 days")
+
+
+async def test_handoff_is_logged_for_the_merchant(stores, runtime):
+    messages, _ = await run(ActionHumanHandoff(), make_tracker(stores["A"], "human please", "human_handoff"))
+    assert messages[0]["text"].startswith("I've let Shop A's team know")
+    assert kinds(runtime) == ["human_handoff"]
+
+
+def _fallback_events(*texts):
+    return [{"event": "user", "text": t, "parse_data": {"intent": {"name": i}}} for t, i in texts]
+
+
+async def test_second_fallback_in_a_row_offers_a_person(stores):
+    first, _ = await run(ActionFallback(), make_tracker(stores["A"], "blorp", "nlu_fallback",
+                                                        events=_fallback_events(("hi", "greet"), ("blorp", "nlu_fallback"))))
+    assert first[0]["text"].startswith("Sorry, I didn't catch that") and not first[0].get("buttons")
+    second, _ = await run(ActionFallback(), make_tracker(stores["A"], "zzz", "nlu_fallback",
+                                                         events=_fallback_events(("blorp", "nlu_fallback"), ("zzz", "nlu_fallback"))))
+    assert second[0]["text"].startswith("I'm still not getting it")
+    assert second[0]["buttons"][0]["payload"] == "/human_handoff"
+
+
+async def test_unsure_message_with_an_order_number_goes_to_the_lookup(stores):
+    messages, events = await run(ActionFallback(), make_tracker(stores["A"], "status 1006 emma@x.com", "nlu_fallback",
+                                                                entities=[{"entity": "order_number", "value": "1006"}]))
+    assert messages == []
+    assert events == [{"event": "followup", "timestamp": None, "name": "order_lookup_form"}]
