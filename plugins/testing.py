@@ -70,7 +70,7 @@ async def running_emulator(
     module = importlib.import_module(spec.module)
     app = module.create_app(orders, **options)
     server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
+    await server.start_server(access_log=None)  # access logs would show query-string keys
     try:
         yield RunningEmulator(name, app, server)
     finally:

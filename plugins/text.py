@@ -86,8 +86,8 @@ def normalize_order_number(typed: Any) -> str:
         typed = str(typed)
     if not isinstance(typed, str):
         raise ValueError("order number must be text")
-    text = _strip_controls(unicodedata.normalize("NFKC", typed)).strip()
-    text = text.lstrip("#№").strip()
+    text = _strip_controls(typed).strip().lstrip("#№").strip()  # before NFKC, which turns № into "No"
+    text = unicodedata.normalize("NFKC", text).strip().lstrip("#").strip()
     text = _WS.sub("", text)
     if not _ORDER_NUMBER.match(text):
         raise ValueError("not an order number")

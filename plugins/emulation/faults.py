@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import dataclasses
 import random
 from collections import Counter
@@ -9,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from aiohttp import web
+
+logger = logging.getLogger("plugins.emulator")
 
 ADMIN_PREFIX = "/__emulator/"
 
@@ -136,6 +139,7 @@ def _fault_middleware(error_body: Callable[[int], Dict[str, Any]]) -> Any:
             return web.Response(body=b'{"pad":"' + b"x" * faults.oversize_bytes + b'"}', content_type="application/json")
         response = await handler(request)
         stats.by_status[response.status] += 1
+        logger.info("%s %s -> %d", request.method, request.path, response.status)
         return response
 
     return middleware

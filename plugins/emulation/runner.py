@@ -36,7 +36,9 @@ def load_orders_file(path: Path) -> List[Dict[str, Any]]:
 
 async def serve(app: web.Application, host: str, port: int, *, access_log: bool = False) -> None:
     """Serve ``app`` until SIGTERM or SIGINT."""
-    runner = web.AppRunner(app, access_log=logging.getLogger("aiohttp.access") if access_log else None, handle_signals=False)
+    # aiohttp's access log prints query strings (WooCommerce query-string auth puts keys there):
+    # requests are logged by the fault middleware instead, path only
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

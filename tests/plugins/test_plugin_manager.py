@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -126,9 +127,11 @@ async def test_drop_in_platform_works(monkeypatch):
 def test_drop_in_package_installed_with_pip(tmp_path):
     """pip-install the example into a scratch target; a fresh interpreter's manager finds it."""
     target = tmp_path / "site"
+    source = tmp_path / "src"  # build from a copy: setuptools writes build/ and *.egg-info next to the sources
+    shutil.copytree(CSVSTORE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--disable-pip-version-check", "--target", str(target), str(CSVSTORE)],
+         "--disable-pip-version-check", "--target", str(target), str(source)],
         capture_output=True, text=True, timeout=170, cwd=tmp_path,
     )
     if install.returncode != 0 and "setuptools" in (install.stderr + install.stdout).lower() and "no module" in install.stderr.lower():
