@@ -45,6 +45,19 @@ async def _turn(env: dict, text: str, metadata: dict) -> list:
         return await RasaClient(settings.rasa_url, settings.channel_secret, session).send("stack-test", text, metadata)
 
 
+async def _widget_turn(stack: Stack, widget_id: str, text: str) -> dict:
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(stack.ws_url, headers={"Origin": stack.base_url}) as ws:
+            await ws.send_json({"type": "hello", "widget_id": widget_id, "session": None, "locale": "en"})
+            welcome = await ws.receive_json(timeout=10)
+            assert welcome["type"] == "welcome", welcome
+            await ws.send_json({"type": "message", "id": "w1", "text": text})
+            while True:
+                frame = await ws.receive_json(timeout=30)
+                if frame["type"] != "typing":
+                    return frame
+
+
 def test_up_serves_supervises_and_stops_cleanly(rasa_model_path, tmp_path):
     stack = Stack(stack_env(tmp_path, TRULYBOT_RESTART_LIMIT="2"))
     try:
@@ -57,6 +70,11 @@ def test_up_serves_supervises_and_stops_cleanly(rasa_model_path, tmp_path):
         # A first turn through the signed channel reaches the action server (store name from metadata).
         replies = asyncio.run(_turn(stack.env, "hello", {"store_name": "Stack Test Store"}))
         assert any("Stack Test Store" in r["text"] for r in replies), replies
+
+        # And the same as a shopper: a first websocket turn on a demo widget.
+        frame = asyncio.run(_widget_turn(stack, "demo-woocommerce", "hello"))
+        assert frame["type"] == "bot" and frame["reply_to"] == "w1", frame
+        assert "Demo Outfitters" in frame["messages"][0]["text"], frame
 
         # An unsigned request is refused by Rasa's channel.
         import urllib.request, urllib.error
