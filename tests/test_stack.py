@@ -179,3 +179,34 @@ def test_wrong_python_is_refused(tmp_path):
                             env={**os.environ, "PYTHON310": python311, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert result.returncode != 0
     assert "needs Python 3.10" in result.stderr
+
+
+def test_stack_on_postgresql_and_redis(rasa_model_path, tmp_path):
+    """The scale-out configuration: app database and tracker store on PostgreSQL, locks on Redis."""
+    from sqlalchemy import create_engine, text
+
+    from tests.support.servers import require_postgres, require_redis
+
+    base, redis_url = require_postgres(), require_redis()
+    name = "tb_stack_" + os.urandom(4).hex()
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + "/" + name
+    stack = Stack(stack_env(tmp_path, TRULYBOT_DATABASE_URL=url, TRULYBOT_TRACKER_STORE_URL=url, TRULYBOT_REDIS_URL=redis_url))
+    try:
+        stack.wait_ready()
+        assert _wait_health(stack)["status_code"] == 200
+        frame = asyncio.run(_widget_turn(stack, "demo-shopify", "where is order 1003 noah.wilson@example.com"))
+        cards = [m for m in frame["messages"] if (m.get("custom") or {}).get("type") == "order"]
+        assert cards and cards[0]["custom"]["order"]["number"] == "1003", frame
+        check = create_engine(url, future=True)
+        with check.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM events")).scalar_one() > 0  # Rasa's tracker events
+            assert connection.execute(text("SELECT count(*) FROM user_activities")).scalar_one() > 0
+        check.dispose()
+    finally:
+        assert stack.stop() == 0, stack.tail()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
