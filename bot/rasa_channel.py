@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Union
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -104,17 +104,21 @@ class TrulyBotChannel(InputChannel):
     def __init__(self, secret: str) -> None:
         self.verifier = SignatureVerifier(secret)
 
-    def _verified_json(self, request: Request) -> Dict[str, Any]:
+    def _verified_json(self, request: Request) -> Union[Dict[str, Any], HTTPResponse]:
+        """The signed request's JSON object, or the 401/400 response to send instead."""
         body: bytes = request.body or b""
-        if len(body) > MAX_BODY_BYTES:
-            raise SignatureError("body too large")
-        self.verifier.verify(body, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER))
+        try:
+            if len(body) > MAX_BODY_BYTES:
+                raise SignatureError("body too large")
+            self.verifier.verify(body, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER))
+        except SignatureError as exc:
+            return response.json({"error": "unauthorized", "detail": str(exc)}, status=401)
         try:
             payload = json.loads(body)
-        except ValueError as exc:
-            raise ValueError("body is not JSON") from exc
+        except ValueError:
+            payload = None
         if not isinstance(payload, dict):
-            raise ValueError("body must be a JSON object")
+            return response.json({"error": "bad_request", "detail": "body must be a JSON object"}, status=400)
         return payload
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -129,12 +133,9 @@ class TrulyBotChannel(InputChannel):
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            try:
-                payload = self._verified_json(request)
-            except SignatureError as exc:
-                return response.json({"error": "unauthorized", "detail": str(exc)}, status=401)
-            except ValueError as exc:
-                return response.json({"error": "bad_request", "detail": str(exc)}, status=400)
+            payload = self._verified_json(request)
+            if isinstance(payload, HTTPResponse):
+                return payload
             sender = payload.get("sender")
             text = payload.get("message")
             metadata = payload.get("metadata") or {}
@@ -152,12 +153,9 @@ class TrulyBotChannel(InputChannel):
 
         @hook.route("/history", methods=["POST"])
         async def history(request: Request) -> HTTPResponse:
-            try:
-                payload = self._verified_json(request)
-            except SignatureError as exc:
-                return response.json({"error": "unauthorized", "detail": str(exc)}, status=401)
-            except ValueError as exc:
-                return response.json({"error": "bad_request", "detail": str(exc)}, status=400)
+            payload = self._verified_json(request)
+            if isinstance(payload, HTTPResponse):
+                return payload
             sender = payload.get("sender")
             limit = payload.get("limit", 50)
             if not isinstance(sender, str) or not sender or not isinstance(limit, int):
