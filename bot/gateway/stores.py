@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.stores import store_by_widget_id
 
 _COLOR = "#0123456789abcdefABCDEF"
+#: Quick-start buttons of a widget whose config has none: plain text, understood by the NLU model.
+DEFAULT_QUICK_REPLIES = (("Track my order", "Track my order"), ("Return or refund", "Return or refund"),
+                         ("Talk to a person", "Talk to a person"))
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ def _quick_replies(value: Any) -> Tuple[Tuple[str, str], ...]:
             payload = item.get("payload")
             title = item["title"].strip()[:80]
             out.append((title, payload[:200] if isinstance(payload, str) and payload else title))
-    return tuple(out[:8])
+    return tuple(out[:8]) or DEFAULT_QUICK_REPLIES
 
 
 def _load(sessions: "sessionmaker[Session]", widget_id: str) -> Optional[WidgetStore]:

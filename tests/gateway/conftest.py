@@ -71,6 +71,10 @@ class FakeRasa:
         self.history: Dict[str, List[Dict[str, Any]]] = {}
         self.started = asyncio.Event()
         self.active = 0
+        self.refused = 0
+        from bot.signing import SignatureVerifier
+
+        self.verifier = SignatureVerifier(CHANNEL_SECRET)
         self.max_active = 0
 
     def app(self) -> web.Application:
@@ -81,10 +85,8 @@ class FakeRasa:
         return app
 
     async def webhook(self, request: web.Request) -> web.Response:
-        from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureVerifier
-
-        body = await request.read()
-        SignatureVerifier(CHANNEL_SECRET).verify(body, request.headers[TIMESTAMP_HEADER], request.headers[SIGNATURE_HEADER])
+        if not self._verified(await request.read(), request):
+            return web.json_response({"error": "unauthorized"}, status=401)
         data = await request.json()
         self.calls.append(data)
         self.started.set()
@@ -117,7 +119,19 @@ class FakeRasa:
         log.extend({"role": "bot", **m, "timestamp": 2.0} for m in messages)
         return web.json_response({"messages": messages})
 
+    def _verified(self, body: bytes, request: web.Request) -> bool:
+        from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError
+
+        try:  # one verifier for both routes, like the real channel: replays are refused
+            self.verifier.verify(body, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER))
+            return True
+        except SignatureError:
+            self.refused += 1
+            return False
+
     async def history_route(self, request: web.Request) -> web.Response:
+        if not self._verified(await request.read(), request):
+            return web.json_response({"error": "unauthorized"}, status=401)
         data = await request.json()
         if self.down:
             return web.json_response({"error": "boom"}, status=500)

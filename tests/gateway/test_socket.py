@@ -31,11 +31,18 @@ async def test_hello_welcome_and_a_turn_with_the_metadata_contract(client, fake_
     call = fake_rasa.calls[-1]
     assert call["sender"] == welcome["conversation_id"]
     meta = call["metadata"]
-    assert set(meta) == {"store_id", "widget_id", "platform", "store_name", "locale", "client", "session"}
+    assert set(meta) == {"store_id", "widget_id", "platform", "store_name", "locale", "client", "session", "turn_id"}
     assert meta["store_id"] == store_ids["w-a"] and meta["widget_id"] == "w-a"
     assert meta["platform"] == "woocommerce" and meta["store_name"] == "Store w-a" and meta["locale"] == "de"
     assert meta["client"] == hmac.new(SESSION_SECRET.encode(), b"127.0.0.1", hashlib.sha256).hexdigest()
     assert meta["session"]["resumed"] is False and abs(meta["session"]["issued_at"] - time.time()) < 30
+
+
+async def test_identical_turns_in_one_second_are_not_replays(client, fake_rasa):
+    sock = await WidgetSocket.connect(client)
+    await sock.hello()
+    assert [(await sock.ask("yes"))["type"] for _ in range(3)] == ["bot"] * 3
+    assert len({c["metadata"]["turn_id"] for c in fake_rasa.calls}) == 3
 
 
 async def test_bot_messages_keep_buttons_and_custom_payloads(client):
@@ -84,6 +91,10 @@ async def test_resumed_session_keeps_the_conversation_and_gets_history(client, f
     assert [(h["role"], h["text"]) for h in again["history"]] == [("user", "hi there"), ("bot", "echo: hi there")]
     await second.ask("again")
     assert fake_rasa.calls[-1]["sender"] == welcome["conversation_id"]
+    for _ in range(2):  # back-to-back resumes sign identical history requests but for a nonce
+        third = await WidgetSocket.connect(client)
+        assert len((await third.hello(session=welcome["session"]))["history"]) == 4
+    assert fake_rasa.refused == 0
     assert fake_rasa.calls[-1]["metadata"]["session"] == {"issued_at": fake_rasa.calls[0]["metadata"]["session"]["issued_at"], "resumed": True}
 
 

@@ -1,0 +1,39 @@
+"""Headless Chromium (Debian's /usr/bin/chromium, never a downloaded browser) for widget tests."""
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import pytest
+
+CHROMIUM = os.environ.get("TRULYBOT_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not os.path.exists(CHROMIUM):
+        reason = f"no Chromium at {CHROMIUM}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason + ", and CI=true requires it")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
