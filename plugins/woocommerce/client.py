@@ -15,7 +15,6 @@ from plugins.errors import (
     PlatformError,
     StoreAuthError,
     StoreConfigError,
-    StoreUnreachable,
 )
 from plugins.http import HttpResponse
 from plugins.model import Order, Shipment, OrderStatus

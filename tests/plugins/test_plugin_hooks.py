@@ -1,9 +1,7 @@
 """Every hook of the ``trulybot`` spec has a test here, named ``test_hook_<name>`` (as datasette does)."""
 from __future__ import annotations
 
-import sys
-import types
-from typing import Dict, List
+from typing import List
 
 import pluggy
 import pytest
