@@ -18,7 +18,7 @@ from plugins.errors import (
 )
 from plugins.http import HttpResponse
 from plugins.model import Order, Shipment, OrderStatus
-from plugins.text import digits_of, normalize_email, normalize_order_number, order_number_matches
+from plugins.text import clean_text, digits_of, normalize_email, normalize_order_number, order_number_matches
 from plugins.woocommerce.normalize import PLATFORM, order_from_payload, parse_tracking_items
 
 logger = logging.getLogger(__name__)
@@ -61,8 +61,9 @@ class WooCommercePlatform(Platform):
 
     Store options: ``auth`` (``"auto"`` default: basic auth, falling back to query-string auth
     when the server drops the Authorization header; ``"basic"``; ``"query"``),
-    ``allow_insecure_http`` (plain HTTP to a non-loopback host; off), ``completed_means_delivered``,
-    ``status_map`` (custom status slug → normalized status).
+    ``allow_insecure_http`` (plain HTTP to a non-loopback host; off), ``permalinks`` (``"pretty"``:
+    ``/wp-json/...``; ``"plain"``: ``/?rest_route=...``; default: detected by ``check_connection``),
+    ``completed_means_delivered``, ``status_map`` (custom status slug → normalized status).
     """
 
     name = "woocommerce"
@@ -96,17 +97,28 @@ class WooCommercePlatform(Platform):
             return memo.get("auth_mode", "basic")
         return configured
 
+    def _plain_permalinks(self) -> bool:
+        if self.store.options.get("permalinks") in ("plain", "pretty"):
+            return self.store.options["permalinks"] == "plain"
+        return bool(self.http.state_for(self.store.key).memo.get("plain_permalinks"))
+
+    def _url(self, path: str, query: Dict[str, Any], plain: Optional[bool] = None) -> str:
+        """``/wp-json/wc/v3/orders`` → pretty URL, or ``/?rest_route=/wc/v3/orders`` (plain permalinks)."""
+        if self._plain_permalinks() if plain is None else plain:
+            query["rest_route"] = path[len("/wp-json"):] or "/"
+            return self._base + "/"
+        return self._base + path
+
     async def _send(self, path: str, params: Optional[Mapping[str, Any]], mode: str) -> HttpResponse:
         key, secret = self._credentials()
         query: Dict[str, Any] = dict(params or {})
+        url = self._url(path, query)
         auth = None
         if mode == "query":
             query.update(consumer_key=key, consumer_secret=secret)
         else:
             auth = aiohttp.BasicAuth(key, secret)
-        return await self.http.request(
-            "GET", self._base + path, store_key=self.store.key, platform=PLATFORM, params=query or None, auth=auth
-        )
+        return await self.http.request("GET", url, store_key=self.store.key, platform=PLATFORM, params=query or None, auth=auth)
 
     async def _get(self, path: str, params: Optional[Mapping[str, Any]] = None, *, allow_404: bool = False) -> HttpResponse:
         """GET with auth; maps 3xx/401/403/other 4xx to typed errors (404 returned if allowed)."""
@@ -165,7 +177,30 @@ class WooCommercePlatform(Platform):
         return orders
 
     # -- Platform API -----------------------------------------------------------------------------
+    async def _index(self) -> Dict[str, Any]:
+        """The public WordPress REST index; detects sites without pretty permalinks."""
+        for plain in ((self._plain_permalinks(),) if "permalinks" in self.store.options else (False, True)):
+            query: Dict[str, Any] = {}
+            url = self._url("/wp-json/", query, plain)
+            response = await self.http.request("GET", url, store_key=self.store.key, platform=PLATFORM, params=query or None)
+            body = response.json_or_none() if response.status == 200 else None
+            if isinstance(body, dict) and isinstance(body.get("namespaces"), list):
+                if plain:
+                    self.http.state_for(self.store.key).memo["plain_permalinks"] = True
+                return body
+            if response.status in (401, 403):
+                return {}  # a security plugin hides the index from anonymous visitors: carry on
+            if 300 <= response.status < 400:
+                raise StoreConfigError("the store redirected the API request; check the store URL (https, www)", platform=PLATFORM)
+            if response.status not in (200, 404):
+                raise PlatformError(f"WooCommerce answered HTTP {response.status}", platform=PLATFORM)
+        raise StoreConfigError("no WordPress REST API at this URL", platform=PLATFORM)
+
     async def check_connection(self) -> Dict[str, Any]:
+        index = await self._index()
+        namespaces = [n for n in index.get("namespaces") or [] if isinstance(n, str)]
+        if index and "wc/v3" not in namespaces:
+            raise StoreConfigError("WooCommerce REST API v3 is not active on this site", platform=PLATFORM)
         response = await self._get(f"{API_PREFIX}/system_status")
         body = response.json()
         if not isinstance(body, dict) or not isinstance(body.get("environment"), dict):
@@ -173,13 +208,14 @@ class WooCommercePlatform(Platform):
         env = body["environment"]
         settings = body.get("settings") if isinstance(body.get("settings"), dict) else {}
         plugins = body.get("active_plugins") if isinstance(body.get("active_plugins"), list) else []
-        tracking = any(
+        tracking = "wc-shipment-tracking/v3" in namespaces or any(
             isinstance(p, dict) and "shipment-tracking" in str(p.get("plugin", "")) for p in plugins
         )
         site = env.get("site_url") if isinstance(env.get("site_url"), str) else self.store.base_url
         return {
             "platform": PLATFORM,
-            "name": urlsplit(site).hostname or site,
+            "name": clean_text(index.get("name"), 100) or urlsplit(site).hostname or site,
+            "permalinks": "plain" if self._plain_permalinks() else "pretty",
             "version": env.get("version") if isinstance(env.get("version"), str) else None,
             "wp_version": env.get("wp_version") if isinstance(env.get("wp_version"), str) else None,
             "currency": settings.get("currency") if isinstance(settings.get("currency"), str) else None,

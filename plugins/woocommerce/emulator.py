@@ -20,6 +20,7 @@ import binascii
 import copy
 import hmac
 import math
+import re
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlencode
@@ -36,6 +37,8 @@ WC_VERSION = "9.4.2"
 TRACKING_META_KEY = "_wc_shipment_tracking_items"
 
 STATE_KEY = web.AppKey("woo_state", object)
+ROUTE_PARAMS = "wc_route_params"
+NOT_FOUND_PAGE = "<!doctype html><title>Page not found</title><h1>Not Found</h1>"
 
 
 def _error(code: str, message: str, status: int) -> web.Response:
@@ -52,12 +55,15 @@ class WooState:
     """The emulator's orders and options."""
 
     def __init__(self, orders: Sequence[Dict[str, Any]], *, consumer_key: str, consumer_secret: str,
-                 shipment_tracking: bool, hide_tracking_meta: bool, site_url: str) -> None:
+                 shipment_tracking: bool, hide_tracking_meta: bool, site_url: str,
+                 site_name: str = "Demo Outfitters", plain_permalinks: bool = False) -> None:
         self.consumer_key = consumer_key
         self.consumer_secret = consumer_secret
         self.shipment_tracking = shipment_tracking
         self.hide_tracking_meta = hide_tracking_meta
         self.site_url = site_url
+        self.site_name = site_name
+        self.plain_permalinks = plain_permalinks
         self.set_orders(orders)
 
     def set_orders(self, orders: Sequence[Dict[str, Any]]) -> None:
@@ -93,11 +99,24 @@ def _credentials(request: web.Request, faults: Faults) -> Optional[Tuple[str, st
     return None
 
 
+def api_route(request: web.Request) -> Optional[str]:
+    """The REST route of a request (``/wc/v3/orders``): from ``/wp-json/...`` (pretty permalinks)
+    or ``/?rest_route=...`` (plain permalinks); ``None`` for other pages."""
+    if request.path == "/" and "rest_route" in request.query:
+        return "/" + request.query["rest_route"].strip("/")
+    if request.path == "/wp-json" or request.path.startswith("/wp-json/"):
+        return "/" + request.path[len("/wp-json"):].strip("/")
+    return None
+
+
 @web.middleware
 async def _auth(request: web.Request, handler: Any) -> web.StreamResponse:
-    if not request.path.startswith("/wp-json/"):
+    route = api_route(request)
+    if route is None or route == "/":  # the REST index is public
         return await handler(request)
     state: WooState = request.app[STATE_KEY]
+    if state.plain_permalinks and request.path != "/":
+        return web.Response(status=404, text=NOT_FOUND_PAGE, content_type="text/html")
     creds = _credentials(request, request.app[FAULTS_KEY])
     if creds is None:
         return _error("woocommerce_rest_cannot_view", "Sorry, you cannot list resources.", 401)
@@ -172,7 +191,7 @@ async def list_orders(request: web.Request) -> web.Response:
 
 def _find(request: web.Request) -> Optional[Dict[str, Any]]:
     state: WooState = request.app[STATE_KEY]
-    raw = request.match_info["id"]
+    raw = request.get(ROUTE_PARAMS, {}).get("id") or request.match_info.get("id", "")
     if not raw.isdigit() or len(raw) > 19:
         return None
     return state.by_id.get(int(raw))
@@ -229,7 +248,52 @@ async def system_status(request: web.Request) -> web.Response:
 
 
 async def no_route(request: web.Request) -> web.Response:
+    if request.app[STATE_KEY].plain_permalinks:
+        return web.Response(status=404, text=NOT_FOUND_PAGE, content_type="text/html")
     return _error("rest_no_route", "No route was found matching the URL and request method.", 404)
+
+
+async def rest_index(request: web.Request) -> web.Response:
+    """``GET /wp-json/``: the WordPress REST index (public): site name and namespaces."""
+    state: WooState = request.app[STATE_KEY]
+    if state.plain_permalinks and request.path != "/":
+        return web.Response(status=404, text=NOT_FOUND_PAGE, content_type="text/html")
+    namespaces = ["oembed/1.0", "wc/v1", "wc/v2", "wc/v3", "wc/store/v1", "wp/v2"]
+    if state.shipment_tracking:
+        namespaces.append("wc-shipment-tracking/v3")
+    return web.json_response({
+        "name": state.site_name, "description": "Demo store", "url": state.site_url, "home": state.site_url,
+        "namespaces": namespaces, "authentication": [], "routes": {},
+    })
+
+
+async def home_or_rest_route(request: web.Request) -> web.Response:
+    """``/``: the shop front page, or a REST request in plain-permalink form (``?rest_route=``)."""
+    route = api_route(request)
+    if route is None:
+        return web.Response(text="<!doctype html><title>Demo Outfitters</title><h1>Demo Outfitters</h1>", content_type="text/html")
+    if request.method != "GET":
+        return no_route_json()
+    for pattern, handler in _DISPATCH:
+        match = pattern.match(route)
+        if match:
+            request[ROUTE_PARAMS] = match.groupdict()
+            return await handler(request)
+    return no_route_json()
+
+
+def no_route_json() -> web.Response:
+    return _error("rest_no_route", "No route was found matching the URL and request method.", 404)
+
+
+#: REST routes reachable in plain-permalink form (``/?rest_route=<route>``)
+_DISPATCH = [
+    (re.compile(r"^/$"), rest_index),
+    (re.compile(r"^/wc/v3/orders$"), list_orders),
+    (re.compile(r"^/wc/v3/orders/(?P<id>[^/]+)$"), get_order),
+    (re.compile(r"^/wc/v3/system_status$"), system_status),
+    (re.compile(r"^/wc-shipment-tracking/v3/orders/(?P<id>[^/]+)/shipment-trackings$"), shipment_trackings),
+]
 
 
 def create_app(orders: Optional[List[Dict[str, Any]]] = None, **options: Any) -> web.Application:
@@ -237,7 +301,8 @@ def create_app(orders: Optional[List[Dict[str, Any]]] = None, **options: Any) ->
 
     Options: ``consumer_key``, ``consumer_secret`` (default the demo ones), ``shipment_tracking``
     (serve the extension endpoint, default True), ``hide_tracking_meta`` (drop
-    ``_wc_shipment_tracking_items`` from order meta, default False), ``site_url``, and every
+    ``_wc_shipment_tracking_items`` from order meta, default False), ``site_url``, ``site_name``,
+    ``plain_permalinks`` (``/wp-json/`` is a 404 page; the API answers at ``/?rest_route=``), and every
     :class:`~plugins.emulation.Faults` knob (``latency_ms``, ``error_rate``, ...).
     """
     if orders is None:
@@ -254,6 +319,8 @@ def create_app(orders: Optional[List[Dict[str, Any]]] = None, **options: Any) ->
         shipment_tracking=bool(options.pop("shipment_tracking", True)),
         hide_tracking_meta=bool(options.pop("hide_tracking_meta", False)),
         site_url=options.pop("site_url", "https://demo-outfitters.example"),
+        site_name=options.pop("site_name", "Demo Outfitters"),
+        plain_permalinks=bool(options.pop("plain_permalinks", False)),
     )
     if options:
         raise TypeError(f"unknown emulator options: {', '.join(sorted(options))}")
@@ -261,6 +328,9 @@ def create_app(orders: Optional[List[Dict[str, Any]]] = None, **options: Any) ->
     app[STATE_KEY] = state
     app[ORDERS_GETTER_KEY] = lambda: state.orders
     app[ORDERS_SETTER_KEY] = state.set_orders
+    app.router.add_get("/", home_or_rest_route)
+    app.router.add_get("/wp-json", rest_index)
+    app.router.add_get("/wp-json/", rest_index)
     app.router.add_get("/wp-json/wc/v3/orders", list_orders)
     app.router.add_get("/wp-json/wc/v3/orders/{id}", get_order)
     app.router.add_get("/wp-json/wc/v3/system_status", system_status)

@@ -312,7 +312,7 @@ async def test_500_is_not_retried(woo, http):
 async def test_other_4xx_are_not_retried(woo, http, status):
     woo.set_faults(burst_count=5, burst_status=status)
     with pytest.raises(PlatformError) as info:
-        await woo.platform(http).check_connection()
+        await woo.platform(http).get_order("1001")
     assert not isinstance(info.value, (StoreUnreachable, RateLimited))
     assert woo.stats.hits == 1
 
@@ -436,3 +436,41 @@ async def test_orders_without_id_are_skipped_in_lists(http):
     async with running_emulator("woocommerce", [woo_order(1), {"number": "77", "billing": {"email": "pat@example.com"}}]) as emu:
         found = await emu.platform(http).find_orders("pat@example.com")
     assert [o.number for o in found] == ["1"]
+
+
+# -- permalinks --------------------------------------------------------------------------------------
+async def test_check_connection_reads_the_rest_index(woo, http):
+    info = await woo.platform(http).check_connection()
+    assert info["name"] == "Demo Outfitters" and info["permalinks"] == "pretty"
+
+
+async def test_plain_permalinks_are_detected_and_used(http):
+    async with running_emulator("woocommerce", plain_permalinks=True) as emu:
+        platform = emu.platform(http)
+        with pytest.raises(PlatformError):
+            await platform.get_order("1001")  # /wp-json/ is a 404 page on such sites
+        info = await platform.check_connection()
+        assert info["permalinks"] == "plain" and info["version"]
+        order = await platform.get_order("WC-5521")  # id lookup, then search, all via ?rest_route=
+        assert order.number == "WC-5521"
+        assert [o.number for o in await platform.find_orders("jane.doe@example.com")] == ["1001", "1002", "1005"]
+        assert emu.stats.by_path["/"] >= 4
+
+
+async def test_plain_permalinks_option_and_pagination(http):
+    orders = [woo_order(100 + i, email="jean@example.com", created=f"2026-11-{20 - i // 2:02d}T10:00:00") for i in range(12)]
+    orders += [woo_order(200, email="an@example.com", created="2026-10-01T10:00:00")]
+    async with running_emulator("woocommerce", orders, plain_permalinks=True) as emu:
+        platform = emu.platform(http, options={"permalinks": "plain"})
+        assert [o.platform_id for o in await platform.find_orders("an@example.com")] == ["200"]
+        response = await platform._get(ORDERS_PATH, {"per_page": 5})
+        assert "rest_route=%2Fwc%2Fv3%2Forders" in response.headers["Link"] and "page=2" in response.headers["Link"]
+
+
+async def test_site_without_woocommerce(http):
+    async with running_emulator("woocommerce", plain_permalinks=True) as emu:
+        from plugins.woocommerce.emulator import STATE_KEY
+
+        conn = emu.connection(base_url=emu.base_url + "/nothing-here")
+        with pytest.raises(StoreConfigError):
+            await WooCommercePlatform(conn, http).check_connection()
