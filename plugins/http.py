@@ -53,11 +53,20 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
 
 
 def _safe_url(url: str) -> str:
-    """URL without query string or credentials, for logs and error messages."""
+    """URL without query string or credentials."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def _log_url(url: str) -> str:
+    """:func:`_safe_url` with path segments that contain digits masked (``/orders/10**``): ids
+    in paths are often the order numbers, which never go into logs in full."""
+    safe = _safe_url(url)
+    scheme_host, _, path = safe.partition("://")[2].partition("/")
+    masked = "/".join(seg[:2] + "*" * (len(seg) - 2) if any(c.isdigit() for c in seg) and len(seg) > 2 else seg for seg in path.split("/"))
+    return f"{safe.split('://', 1)[0]}://{scheme_host}/{masked}"
 
 
 @dataclass
@@ -226,7 +235,7 @@ class StoreHttpClient:
         breaker = self.state_for(store_key).breaker
         breaker.before_request(platform)
         retries = self.max_retries if max_retries is None else max(0, max_retries)
-        safe = _safe_url(url)
+        safe = _log_url(url)
         attempt = 0
         verdict_recorded = False
         try:

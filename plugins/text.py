@@ -17,7 +17,7 @@ _WS = re.compile(r"\s+")
 _TRACKING_ALLOWED = re.compile(r"[^A-Za-z0-9\-]")
 _ORDER_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_/.]{0,39}$")
 _POSTCODE_STRIP = re.compile(r"[\s\-]")
-_EMAIL = re.compile(r"^[^@\s\"'<>(),;:\\]{1,64}@[A-Za-z0-9.\-]{1,253}\.[A-Za-z0-9\-]{2,63}$")
+_EMAIL = re.compile(r"^[^@\s\"'<>(),;:\\/]{1,64}@[^@\s\"'<>(),;:\\/]{1,253}\.[^@\s\"'<>(),;:\\/.]{2,63}$")
 _DIGITS_TAIL = re.compile(r"^([A-Z]*?)(\d+)$")
 
 

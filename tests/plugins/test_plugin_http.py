@@ -66,7 +66,9 @@ async def test_no_secrets_or_personal_data_in_logs(woo, http, caplog):
     platform = woo.platform(http)
     await platform.get_order("WC-5521")
     await platform.find_orders("maria.garcia@example.com")
+    await platform.get_order("1003")
     text = caplog.text + "".join(str(r.args) for r in caplog.records)
     assert "store " in caplog.text  # something was logged
-    for secret in (DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, "maria.garcia", "5521", "consumer_secret"):
+    assert "/orders/10**" in text  # ids in paths are masked
+    for secret in (DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, "maria.garcia", "5521", "consumer_secret", "/orders/1003"):
         assert secret not in text

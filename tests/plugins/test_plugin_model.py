@@ -144,4 +144,5 @@ def test_parsers():
     assert to_decimal("12.50") == Decimal("12.50") and to_decimal(3) == Decimal(3)
     assert to_decimal("NaN") is None and to_decimal("abc") is None and to_decimal(True) is None and to_decimal({"x": 1}) is None
     assert normalize_email(" A@B.co ") == "a@b.co" and normalize_email("a@b") is None and normalize_email('"a"@b.co') is None
+    assert normalize_email("José@Exämple.com") == "josé@exämple.com" and normalize_email("a b@c.com") is None
     assert normalize_postcode("k1m-1m4") == "K1M1M4" and normalize_postcode("") is None and normalize_postcode(None) is None
