@@ -60,13 +60,16 @@ def _safe_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
+def mask_path(path: str) -> str:
+    """Path segments that contain digits masked (``/orders/1001`` → ``/orders/10**``): ids in
+    paths are often order numbers, which never go into logs in full."""
+    return "/".join(seg[:2] + "*" * (len(seg) - 2) if len(seg) > 2 and any(c.isdigit() for c in seg) else seg for seg in path.split("/"))
+
+
 def _log_url(url: str) -> str:
-    """:func:`_safe_url` with path segments that contain digits masked (``/orders/10**``): ids
-    in paths are often the order numbers, which never go into logs in full."""
-    safe = _safe_url(url)
-    scheme_host, _, path = safe.partition("://")[2].partition("/")
-    masked = "/".join(seg[:2] + "*" * (len(seg) - 2) if any(c.isdigit() for c in seg) and len(seg) > 2 else seg for seg in path.split("/"))
-    return f"{safe.split('://', 1)[0]}://{scheme_host}/{masked}"
+    """:func:`_safe_url` with :func:`mask_path` applied."""
+    parts = urlsplit(_safe_url(url))
+    return f"{parts.scheme}://{parts.netloc}{mask_path(parts.path)}"
 
 
 @dataclass

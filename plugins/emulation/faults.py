@@ -11,6 +11,8 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from aiohttp import web
 
+from plugins.http import mask_path
+
 logger = logging.getLogger("plugins.emulator")
 
 ADMIN_PREFIX = "/__emulator/"
@@ -139,7 +141,7 @@ def _fault_middleware(error_body: Callable[[int], Dict[str, Any]]) -> Any:
             return web.Response(body=b'{"pad":"' + b"x" * faults.oversize_bytes + b'"}', content_type="application/json")
         response = await handler(request)
         stats.by_status[response.status] += 1
-        logger.info("%s %s -> %d", request.method, request.path, response.status)
+        logger.info("%s %s -> %d", request.method, mask_path(request.path), response.status)
         return response
 
     return middleware
