@@ -29,7 +29,7 @@ class WidgetSocket:
     async def send(self, frame: Any) -> None:
         await self.ws.send_str(frame if isinstance(frame, str) else json.dumps(frame, ensure_ascii=False))
 
-    async def recv(self, timeout: float = 5.0) -> Dict[str, Any]:
+    async def recv(self, timeout: float = 10.0) -> Dict[str, Any]:
         msg = await self.ws.receive(timeout=timeout)
         if msg.type != aiohttp.WSMsgType.TEXT:
             raise AssertionError(f"expected a text frame, got {msg.type} {msg.data!r} {msg.extra!r}")
@@ -37,7 +37,7 @@ class WidgetSocket:
         self.frames.append(frame)
         return frame
 
-    async def recv_type(self, *types: str, timeout: float = 5.0) -> Dict[str, Any]:
+    async def recv_type(self, *types: str, timeout: float = 10.0) -> Dict[str, Any]:
         """The next frame of one of ``types`` (skipping ``typing``)."""
         while True:
             frame = await self.recv(timeout)

@@ -101,11 +101,13 @@ async def test_flood_of_frames_closes_only_that_socket(aiohttp_client, make_app)
     sock = await WidgetSocket.connect(client)
     await sock.hello()
     for i in range(200):
+        if sock.ws.closed:
+            break
         try:
             await sock.say(f"flood {i}")
-        except ConnectionResetError:
+        except (ConnectionError, RuntimeError):
             break
-    assert await sock.closed(timeout=10) == 1008
+    assert await sock.closed(timeout=30) == 1008, sock.frames
     codes = {f.get("code") for f in sock.frames if f["type"] == "error"}
     assert "rate_limited" in codes
     assert (await other.ask("still fine"))["type"] == "bot"
