@@ -33,6 +33,8 @@ SHOP_DOMAIN_RE = re.compile(r"^[a-z0-9][a-z0-9\-]{0,60}\.myshopify\.com$")
 #: fields that protected-customer-data rules may deny; such denials mean "redacted", not failure
 CUSTOMER_DATA_FIELDS = {"email", "phone", "billingAddress", "shippingAddress", "customer", "zip"}
 VISIBILITY_DAYS = 60
+#: orders per email lookup: keeps the requested query cost (~165 per order) under Shopify's 1000
+MAX_FIND = 5
 
 
 def _is_loopback(host: str) -> bool:
@@ -265,13 +267,13 @@ class ShopifyPlatform(Platform):
         raise OrderNotFound("no order with that number", platform=PLATFORM)
 
     async def find_orders(self, email: str, limit: int = 5) -> List[Order]:
-        """Recent orders for ``email``. On a shop where the app lacks ``read_all_orders``, an
-        empty result raises :class:`OrderNotVisible` (older orders may exist)."""
+        """Recent orders for ``email`` (at most :data:`MAX_FIND`). On a shop where the app lacks
+        ``read_all_orders``, an empty result raises :class:`OrderNotVisible` (older orders may exist)."""
         address = normalize_email(email)
         if address is None or limit <= 0:
             return []
         data, redacted = await self._graphql(
-            "TrulyBotFindOrders", queries.FIND_ORDERS, {"query": f"email:{search_quote(address)}", "first": min(limit, 10)}
+            "TrulyBotFindOrders", queries.FIND_ORDERS, {"query": f"email:{search_quote(address)}", "first": min(limit, MAX_FIND)}
         )
         # the search filtered by email on Shopify's side; with redacted emails we cannot re-check
         orders = [o for o in self._orders(data, redacted) if o.matches_email(address) or o.email is None]

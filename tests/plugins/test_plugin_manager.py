@@ -131,7 +131,7 @@ def test_drop_in_package_installed_with_pip(tmp_path):
     shutil.copytree(CSVSTORE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--disable-pip-version-check", "--target", str(target), str(source)],
+         "--disable-pip-version-check", "--no-cache-dir", "--target", str(target), str(source)],
         capture_output=True, text=True, timeout=170, cwd=tmp_path,
     )
     if install.returncode != 0 and "setuptools" in (install.stderr + install.stdout).lower() and "no module" in install.stderr.lower():

@@ -113,6 +113,7 @@ async def test_find_orders_by_email(shopify, http):
     assert [o.number for o in orders] == ["1001", "1002", "1005"]
     assert [o.number for o in await shopify.platform(http).find_orders("olivia.chen@example.com", limit=1)] == ["1001"]
     assert await shopify.platform(http).find_orders("nobody@example.com") == []
+    assert len(await shopify.platform(http).find_orders("olivia.chen@example.com", limit=50)) == 3  # stays under the cost cap
     assert await shopify.platform(http).find_orders("not an email") == []
 
 
