@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import html
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict
@@ -16,6 +17,7 @@ from bot.gateway.state import GATEWAY
 
 WIDGET_DIR = Path(__file__).resolve().parents[1] / "widget"
 SCRIPT_PATHS = ("/widget.js", "/api/widget/woocommerce.js", "/api/widget/shopify.js")
+logger = logging.getLogger(__name__)
 DEMO_WIDGETS = {"demo-woocommerce": "WooCommerce", "demo-shopify": "Shopify"}
 CONFIG_MAX_AGE = 60
 SCRIPT_MAX_AGE = 24 * 3600
@@ -53,8 +55,13 @@ def _not_modified(request: web.Request, etag: str) -> bool:
 
 async def widget_config(request: web.Request) -> web.Response:
     widget_id = request.match_info["widget_id"]
-    store = await request.app[GATEWAY].stores.get(widget_id)
     cors = {"Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"}
+    try:
+        store = await request.app[GATEWAY].stores.get(widget_id)
+    except Exception:  # noqa: BLE001 - database trouble is a 503, never a stack trace
+        logger.exception("widget config lookup failed")
+        return web.json_response({"error": "unavailable", "message": "try again in a moment"}, status=503,
+                                 headers={**cors, "Cache-Control": "no-store"})
     if store is None or not store.active:
         return web.json_response({"error": "unknown_widget", "message": "this chat widget is not available"},
                                  status=404, headers={**cors, "Cache-Control": "public, max-age=30"})

@@ -184,7 +184,13 @@ class Connection:
         if token is not None and not isinstance(token, str):
             await self.send(_error("bad_frame", "session must be a token string or null"))
             return
-        store = await self.gw.stores.get(widget_id)
+        try:
+            store = await self.gw.stores.get(widget_id)
+        except Exception:  # noqa: BLE001 - database trouble: say so instead of dropping the socket
+            logger.exception("store lookup failed")
+            await self.send(_error("unavailable", APOLOGY["unavailable"]))
+            await self.close(WSCloseCode.INTERNAL_ERROR, "unavailable")
+            return
         if store is None or not store.active:
             await self.send(_error("unknown_widget", "this chat widget is not available"))
             await self.close(CLOSE_POLICY, "unknown widget")

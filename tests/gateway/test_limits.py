@@ -69,3 +69,15 @@ async def test_plain_http_get_on_ws_is_a_400(client):
     resp = await client.get("/ws")
     assert resp.status == 400
     assert (await resp.json())["error"] == "bad_request"
+
+
+async def test_database_down_gives_unavailable_not_a_crash(aiohttp_client, make_app, tmp_path):
+    from tests.support.ports import free_port
+
+    client = await aiohttp_client(make_app(TRULYBOT_DATABASE_URL=f"postgresql://nobody@127.0.0.1:{free_port()}/none"))
+    sock = await WidgetSocket.connect(client)
+    frame = await sock.hello()
+    assert frame["type"] == "error" and frame["code"] == "unavailable"
+    assert await sock.closed() == 1011
+    resp = await client.get("/api/widget/config/w-a")
+    assert resp.status == 503 and (await resp.json())["error"] == "unavailable"
