@@ -138,6 +138,8 @@ class WooCommercePlatform(Platform):
         status = response.status
         if 200 <= status < 300:
             return response
+        if status == 404 and response.json_or_none() is None and await self._discovered_plain_permalinks():
+            return await self._get(path, params, allow_404=allow_404)
         if 300 <= status < 400:
             raise StoreConfigError("the store redirected the API request; check the store URL (https, www)", platform=PLATFORM)
         if status in (401, 403):
@@ -177,6 +179,19 @@ class WooCommercePlatform(Platform):
         return orders
 
     # -- Platform API -----------------------------------------------------------------------------
+    async def _discovered_plain_permalinks(self) -> bool:
+        """After a non-JSON 404 (a theme's page, not the REST API): check once per store whether
+        the site only has plain permalinks; True when requests should be retried that way."""
+        memo = self.http.state_for(self.store.key).memo
+        if "permalinks" in self.store.options or memo.get("plain_permalinks") or memo.get("permalinks_checked"):
+            return False
+        memo["permalinks_checked"] = True
+        try:
+            await self._index()
+        except PlatformError:
+            return False
+        return bool(memo.get("plain_permalinks"))
+
     async def _index(self) -> Dict[str, Any]:
         """The public WordPress REST index; detects sites without pretty permalinks."""
         for plain in ((self._plain_permalinks(),) if "permalinks" in self.store.options else (False, True)):

@@ -447,14 +447,15 @@ async def test_check_connection_reads_the_rest_index(woo, http):
 async def test_plain_permalinks_are_detected_and_used(http):
     async with running_emulator("woocommerce", plain_permalinks=True) as emu:
         platform = emu.platform(http)
-        with pytest.raises(PlatformError):
-            await platform.get_order("1001")  # /wp-json/ is a 404 page on such sites
+        assert (await platform.get_order("1001")).number == "1001"  # /wp-json/ 404 page → detected, retried
+        assert emu.stats.by_path["/wp-json/wc/v3/orders/1001"] == 1 and emu.stats.by_path["/wp-json/"] == 1
         info = await platform.check_connection()
         assert info["permalinks"] == "plain" and info["version"]
         order = await platform.get_order("WC-5521")  # id lookup, then search, all via ?rest_route=
         assert order.number == "WC-5521"
         assert [o.number for o in await platform.find_orders("jane.doe@example.com")] == ["1001", "1002", "1005"]
         assert emu.stats.by_path["/"] >= 4
+        assert emu.stats.by_path["/wp-json/wc/v3/orders/1001"] == 1  # never tried the pretty form again
 
 
 async def test_plain_permalinks_option_and_pagination(http):
