@@ -376,6 +376,7 @@ async def test_http_429_with_retry_after(shopify, http):
         ({"burst_count": 1, "burst_status": 402}, StoreUnreachable, 1),
         ({"burst_count": 1, "burst_status": 400}, PlatformError, 1),
         ({"malformed_count": 1}, MalformedResponse, 1),
+        ({"oversize_count": 1, "oversize_bytes": 5 * 1024 * 1024}, MalformedResponse, 1),
         ({"drop_count": 10}, StoreUnreachable, FAST["max_retries"] + 1),
     ],
 )
