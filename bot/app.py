@@ -48,5 +48,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_http)
     app.router.add_get("/health", health)
     app.router.add_get("/health/live", live)
+    __import__("bot.api", fromlist=["setup_api"]).setup_api(app)  # merchant API, webhooks, metrics (issue 8)
     setup_gateway(app)
     return app

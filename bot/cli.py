@@ -216,6 +216,18 @@ def cmd_keys_reencrypt(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_merchants(args: argparse.Namespace) -> int:
+    """``merchants create|list`` and ``merchants token create|list|revoke`` (bot.api.cli)."""
+    from bot.api.cli import run_merchants
+
+    settings = _settings()
+    _upgrade_database(settings)
+    try:
+        return run_merchants(args, _sessions(settings))
+    except (LookupError, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     """Print the configuration reference, or validate the current environment."""
     from bot.settings import VARIABLES, load_settings
@@ -250,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser("generate", help="print a new kid:key entry").set_defaults(func=cmd_keys_generate)
     keys.add_parser("rotate", help="add a key to the key file and re-encrypt everything").set_defaults(func=cmd_keys_rotate)
     keys.add_parser("reencrypt", help="re-encrypt everything under the current key").set_defaults(func=cmd_keys_reencrypt)
+    from bot.api.cli import add_merchants_parser
+
+    add_merchants_parser(sub, cmd_merchants)
     config = sub.add_parser("config", help="validate the configuration")
     config.add_argument("--reference", action="store_true", help="print the variable reference as a Markdown table")
     config.set_defaults(func=cmd_config)

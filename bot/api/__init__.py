@@ -1,0 +1,22 @@
+"""The merchant API of the bot service (issue 8).
+
+Merchant auth (bearer tokens), store integrations (WooCommerce keys and wc-auth, Shopify OAuth),
+webhooks, widget configuration, the activity log, per-store health, Prometheus metrics and the
+OpenAPI document. :func:`setup_api` mounts everything on the bot service's application.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from aiohttp import web
+
+
+def setup_api(app: "web.Application") -> None:
+    """Add the API routes, middlewares and background tasks to ``app`` (called by create_app)."""
+    from bot.api.setup import setup
+
+    setup(app)
+
+
+__all__ = ["setup_api"]

@@ -1,0 +1,74 @@
+"""Configuration of the merchant API (read from ``TRULYBOT_*`` variables on top of Settings).
+
+These variables are not (yet) part of :mod:`bot.settings`; they are documented in docs/api.md.
+
+``TRULYBOT_SHOPIFY_API_KEY`` / ``TRULYBOT_SHOPIFY_API_SECRET``
+    the Shopify app's client id and secret (OAuth and webhook HMAC). Demo mode falls back to the
+    Shopify emulator's demo app.
+``TRULYBOT_SHOPIFY_API_BASE_URL``
+    send every Shopify call (OAuth, Admin API) to this base URL instead of ``https://{shop}``
+    (tests and demo: the Shopify emulator). Only honoured for loopback URLs or in demo mode.
+``TRULYBOT_HEALTH_CHECK_INTERVAL``
+    seconds between store health checks (default 300; failures back off up to 1 hour).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Tuple
+
+from bot.settings import Settings
+
+DEMO_SHOPIFY_API_KEY = "trulybot-demo-app"
+DEMO_SHOPIFY_API_SECRET = "trulybot-demo-app-secret-0123456789abcdef"
+SHOPIFY_SCOPES = ("read_orders", "read_fulfillments")
+SHOPIFY_API_VERSION = "2024-07"
+
+
+@dataclass
+class ApiConfig:
+    """Knobs of the merchant API; tests replace fields before the app starts."""
+
+    public_url: str
+    demo: bool
+    shopify_api_key: Optional[str] = None
+    shopify_api_secret: Optional[str] = None
+    shopify_api_base_url: Optional[str] = None
+    shopify_scopes: Tuple[str, ...] = SHOPIFY_SCOPES
+    shopify_api_version: str = SHOPIFY_API_VERSION
+    allow_http_loopback: bool = True
+    state_ttl_seconds: int = 600
+    oauth_timestamp_window: int = 600
+    health_check_interval: float = 300.0
+    health_check_max_backoff: float = 3600.0
+    health_check_enabled: bool = True
+    webhook_dedupe_ttl: int = 3 * 24 * 3600
+    push_lookback_hours: int = 24
+    redis_url: Optional[str] = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def shopify_configured(self) -> bool:
+        return bool(self.shopify_api_key and self.shopify_api_secret)
+
+
+def load_api_config(settings: Settings, environ: Optional[Mapping[str, str]] = None) -> ApiConfig:
+    env = os.environ if environ is None else environ
+    key = (env.get("TRULYBOT_SHOPIFY_API_KEY") or "").strip() or None
+    secret = (env.get("TRULYBOT_SHOPIFY_API_SECRET") or "").strip() or None
+    if settings.demo and not (key and secret):
+        key, secret = DEMO_SHOPIFY_API_KEY, DEMO_SHOPIFY_API_SECRET
+    try:
+        interval = float(env.get("TRULYBOT_HEALTH_CHECK_INTERVAL") or 300)
+    except ValueError:
+        interval = 300.0
+    return ApiConfig(
+        public_url=settings.public_url.rstrip("/"),
+        demo=settings.demo,
+        shopify_api_key=key,
+        shopify_api_secret=secret,
+        shopify_api_base_url=(env.get("TRULYBOT_SHOPIFY_API_BASE_URL") or "").strip().rstrip("/") or None,
+        allow_http_loopback=settings.demo,
+        health_check_interval=max(5.0, interval),
+        redis_url=settings.redis_url,
+    )

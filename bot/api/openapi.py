@@ -1,0 +1,154 @@
+"""``GET /api/openapi.json``: the OpenAPI 3.0 document, generated from the route table."""
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict
+
+from aiohttp import web
+
+from bot.api.registry import ROUTES, Param, route
+
+_nullable_str = {"type": "string", "nullable": True}
+
+COMPONENTS: Dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"},
+            "details": {"type": "array", "items": {"type": "object"}}}}},
+    },
+    "Store": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "widget_id": {"type": "string"}, "platform": {"type": "string"},
+            "display_name": {"type": "string"}, "store_url": _nullable_str, "shop_domain": _nullable_str,
+            "status": {"type": "string", "enum": ["active", "disabled", "error", "pending"]},
+            "created_at": _nullable_str, "updated_at": _nullable_str,
+            "health": {"type": "object", "properties": {
+                "credentials_valid": {"type": "boolean", "nullable": True}, "last_success_at": _nullable_str,
+                "last_error": _nullable_str, "last_error_at": _nullable_str, "last_checked_at": _nullable_str,
+                "consecutive_failures": {"type": "integer"}, "next_check_at": _nullable_str}},
+            "webhooks": {"type": "object", "properties": {"topics": {"type": "array", "items": {"type": "string"}},
+                                                          "error": _nullable_str}},
+        },
+    },
+    "StoreList": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Store"}}}},
+    "Deleted": {"type": "object", "properties": {"deleted": {"type": "integer"}, "store": {"$ref": "#/components/schemas/Store"}}},
+    "WcAuthStart": {"type": "object", "properties": {"authorize_url": {"type": "string"}, "expires_at": {"type": "string"},
+                                                     "store": {"$ref": "#/components/schemas/Store"}}},
+    "ShopifyInstall": {"type": "object", "properties": {"install_url": {"type": "string"}, "expires_at": {"type": "integer"},
+                                                        "shop": {"type": "string"}}},
+    "Ok": {"type": "object", "properties": {"status": {"type": "string"}}},
+    "WebhookAck": {"type": "object", "properties": {"status": {"type": "string",
+                                                               "enum": ["accepted", "duplicate", "ignored", "pong"]}}},
+    "Order": {"type": "object", "description": "normalized order (no email, postcode or internal id)"},
+    "OrderResult": {"type": "object", "properties": {"store_id": {"type": "integer"}, "order": {"$ref": "#/components/schemas/Order"}}},
+    "OrderSearch": {"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object", "properties": {
+        "store_id": {"type": "integer"}, "orders": {"type": "array", "items": {"$ref": "#/components/schemas/Order"}},
+        "error": {"type": "object", "nullable": True}}}}}},
+    "WidgetConfig": {"type": "object"},
+    "Activity": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "store_id": {"type": "integer", "nullable": True}, "type": {"type": "string"},
+        "title": {"type": "string"}, "details": {"type": "object"}, "created_at": {"type": "string"}}},
+    "ActivityPage": {"type": "object", "properties": {
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Activity"}}, "page": {"type": "integer"},
+        "per_page": {"type": "integer"}, "total": {"type": "integer"}, "has_more": {"type": "boolean"}}},
+    "Html": {"type": "string"},
+}
+
+_STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 400: "Bad request (e.g. malformed JSON)",
+                401: "Missing, malformed, invalid or revoked credentials", 403: "Forbidden", 404: "Not found",
+                409: "Conflict", 413: "Body too large", 415: "Unsupported media type", 422: "Validation error",
+                429: "Rate limited", 502: "The store failed", 503: "Database unavailable (Retry-After)"}
+
+
+def _to_openapi_schema(schema: Dict[str, Any]) -> Dict[str, Any]:
+    """JSON Schema (draft 7) → OpenAPI 3.0 schema: ``type: [x, "null"]`` becomes ``nullable``."""
+    out = copy.deepcopy(schema)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            t = node.get("type")
+            if isinstance(t, list):
+                kinds = [k for k in t if k != "null"]
+                if "null" in t:
+                    node["nullable"] = True
+                if len(kinds) == 1:
+                    node["type"] = kinds[0]
+                else:
+                    node.pop("type")
+                    node["oneOf"] = [{"type": k} for k in kinds]
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(out)
+    return out
+
+
+def build_spec(public_url: str = "") -> Dict[str, Any]:
+    paths: Dict[str, Any] = {}
+    for r in ROUTES:
+        op: Dict[str, Any] = {"operationId": r.operation_id, "summary": r.summary, "tags": [r.tag]}
+        if r.auth == "bearer":
+            op["security"] = [{"bearerAuth": []}]
+        else:
+            op["security"] = []
+            op["description"] = {"hmac": "Authenticated by an HMAC signature of the raw body.",
+                                 "state": "Authenticated by the single-use state issued when the flow started.",
+                                 "cookie": "Authenticated by Shopify's query HMAC and the signed state cookie.",
+                                 "none": "Public."}.get(r.auth, "")
+        params = []
+        for p in r.params:
+            params.append({"name": p.name, "in": p.where, "required": p.required or p.where == "path",
+                           "schema": _to_openapi_schema(p.schema), **({"description": p.description} if p.description else {})})
+        if params:
+            op["parameters"] = params
+        if r.body is not None:
+            op["requestBody"] = {"required": True, "content": {r.body_content_type: {"schema": _to_openapi_schema(r.body)}}}
+        responses: Dict[str, Any] = {}
+        codes = dict(r.responses)
+        if r.auth == "bearer":
+            codes.setdefault(401, "Error")
+        if r.body is not None:
+            codes.setdefault(400, "Error")
+            codes.setdefault(413, "Error")
+        codes.setdefault(503, "Error")
+        for status, schema_name in sorted(codes.items()):
+            ctype = r.response_content_type if schema_name == "Html" else "application/json"
+            if schema_name == "Error" or status >= 400 and schema_name != "Html":
+                ctype, schema_name = "application/json", "Error"
+            responses[str(status)] = {"description": _STATUS_TEXT.get(status, "Response"),
+                                      "content": {ctype: {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
+        op["responses"] = responses
+        paths.setdefault(r.path, {})[r.method.lower()] = op
+    paths["/metrics"] = {"get": {"operationId": "metrics", "summary": "Prometheus metrics (text format)", "tags": ["operations"],
+                                 "security": [], "responses": {"200": {"description": "OK", "content": {
+                                     "text/plain": {"schema": {"type": "string"}}}}}}}
+    spec = {
+        "openapi": "3.0.3",
+        "info": {"title": "TrulyBot merchant API", "version": "1.0.0",
+                 "description": "Connect stores, configure the widget, read the activity log. Errors are "
+                                "{\"error\": {\"code\", \"message\"}}. See docs/api.md."},
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": COMPONENTS,
+                       "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                                          "description": "merchant API token (trulybot merchants token create)"}}},
+        "security": [{"bearerAuth": []}],
+    }
+    if public_url:
+        spec["servers"] = [{"url": public_url}]
+    return spec
+
+
+@route("GET", "/api/openapi.json", summary="This OpenAPI document", tag="operations", auth="none",
+       responses={200: "Ok"})
+async def openapi_json(request: web.Request) -> web.Response:
+    from bot.api.keys import API_CONFIG
+
+    return web.json_response(build_spec(request.app[API_CONFIG].public_url), headers={"Cache-Control": "no-cache"})
+
+
+__all__ = ["build_spec", "Param"]

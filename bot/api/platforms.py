@@ -1,0 +1,100 @@
+"""Talking to stores from the bot service: building connections from stored integrations and
+mapping platform errors to API errors (no secret, email or order number in any message)."""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from aiohttp import web
+
+from bot import appkeys
+from bot.api.errors import ApiError
+from bot.api.keys import API_CONFIG, PLATFORM_FACTORY, STORE_HTTP
+from bot.api.metrics import timed_store_call
+from bot.db.models import StoreIntegration
+from bot.store_credentials import get_credentials
+
+
+def platform_class(app: web.Application, name: str) -> Any:
+    from plugins.manager import UnknownPlatform
+
+    factory = app.get(PLATFORM_FACTORY)
+    if factory is None:
+        from plugins.manager import get_platform as factory  # type: ignore[no-redef]
+    try:
+        return factory(name)
+    except (UnknownPlatform, KeyError):
+        raise ApiError(404, "unknown_platform", f"platform {name!r} is not installed") from None
+
+
+def shopify_base_url(app: web.Application, shop: str) -> str:
+    """Where the Admin API and OAuth endpoints of ``shop`` live (the emulator in tests/demo)."""
+    config = app[API_CONFIG]
+    if config.shopify_api_base_url:
+        return config.shopify_api_base_url
+    return f"https://{shop}"
+
+
+def connection(app: web.Application, platform: str, base_url: str, credentials: Dict[str, str], *,
+               store_id: Any = "new", shop_domain: Optional[str] = None, options: Optional[Dict[str, Any]] = None) -> Any:
+    from plugins.model import StoreConnection
+
+    return StoreConnection(store_id=store_id, platform=platform, base_url=base_url, shop_domain=shop_domain,
+                           credentials=dict(credentials), options=dict(options or {}))
+
+
+def connection_for(app: web.Application, store: StoreIntegration) -> Any:
+    creds = get_credentials(store, app[appkeys.KEY_RING])
+    options = (store.config or {}).get("options") or {}
+    return connection(app, store.platform, store.store_url or "", creds, store_id=store.id,
+                      shop_domain=store.shop_domain, options=options if isinstance(options, dict) else {})
+
+
+def platform_for(app: web.Application, conn: Any) -> Any:
+    return platform_class(app, conn.platform)(conn, app[STORE_HTTP])
+
+
+async def call(app: web.Application, conn: Any, operation: str, *args: Any) -> Any:
+    """``platform.<operation>(*args)`` with metrics; platform errors become :class:`ApiError`."""
+    platform = platform_for(app, conn)
+    return await timed_store_call(conn.platform, operation, getattr(platform, operation)(*args))
+
+
+def map_platform_error(exc: Exception, *, connecting: bool = False) -> ApiError:
+    """An API error for a platform error (``connecting``: it is the merchant's input that fails)."""
+    from plugins import errors as perr
+
+    if isinstance(exc, perr.StoreAuthError):
+        return ApiError(422, "store_auth", "the store rejected the credentials (check the keys and their permissions)")
+    if isinstance(exc, perr.StoreConfigError):
+        return ApiError(422, "store_config", str(exc)[:300])
+    if isinstance(exc, perr.RateLimited):
+        retry = int(exc.retry_after or 5)
+        return ApiError(429, "store_rate_limited", "the store asked us to slow down; try again later",
+                        headers={"Retry-After": str(max(1, retry))})
+    if isinstance(exc, perr.OrderNotFound):
+        return ApiError(404, "order_not_found", "no such order in this store")
+    if isinstance(exc, perr.OrderNotVisible):
+        return ApiError(404, "order_not_visible", "the order exists but TrulyBot may not read it (missing scope)")
+    if isinstance(exc, perr.MalformedResponse):
+        status = 422 if connecting else 502
+        return ApiError(status, "store_malformed", "the store answered with something that is not its API")
+    if isinstance(exc, perr.StoreUnreachable):
+        status = 422 if connecting else 502
+        return ApiError(status, "store_unreachable", "the store did not answer (check the URL, or try again)")
+    if isinstance(exc, perr.PlatformError):
+        return ApiError(422 if connecting else 502, getattr(exc, "code", "platform_error"), "the store call failed")
+    raise exc
+
+
+def describe_error(exc: Exception) -> str:
+    """A short, secret-free description for ``last_error``."""
+    code = getattr(exc, "code", None) or type(exc).__name__
+    text = {
+        "store_auth": "credentials rejected by the store",
+        "store_unreachable": "store did not answer",
+        "circuit_open": "store failing repeatedly; calls paused",
+        "rate_limited": "store rate limit",
+        "malformed_response": "store answered with an unexpected response",
+        "store_config": "store settings cannot work",
+    }.get(str(code), "store check failed")
+    return f"{code}: {text}"

@@ -1,0 +1,74 @@
+"""Merchant-scoped access to stores and their JSON representation."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Dict, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.api.errors import not_found
+from bot.db.models import StoreIntegration, WidgetConfig
+
+
+def iso(value: Optional[datetime]) -> Optional[str]:
+    return value.isoformat() if value is not None else None
+
+
+def owned_store(session: Session, merchant_id: int, store_id: int, platform: Optional[str] = None) -> StoreIntegration:
+    """The store ``store_id`` if it belongs to ``merchant_id`` (and is on ``platform``); 404 otherwise.
+
+    Another merchant's store gets exactly the same 404 as a store that does not exist.
+    """
+    store = session.execute(
+        select(StoreIntegration).options(selectinload(StoreIntegration.widget)).where(StoreIntegration.id == store_id)
+    ).scalar_one_or_none()
+    if store is None or store.user_id != merchant_id or (platform is not None and store.platform != platform):
+        raise not_found("store")
+    return store
+
+
+def default_widget(origins: Optional[list] = None) -> WidgetConfig:
+    return WidgetConfig(allowed_origins=list(origins or []), quick_replies=[], policies={})
+
+
+def store_dict(store: StoreIntegration) -> Dict[str, Any]:
+    """What the API shows of a store: never a credential, never the webhook secret."""
+    config = store.config or {}
+    health = config.get("health") if isinstance(config.get("health"), dict) else {}
+    webhooks = config.get("webhooks") if isinstance(config.get("webhooks"), dict) else {}
+    has_credentials = any(getattr(store, c) for c in StoreIntegration.ENCRYPTED_FIELDS)
+    if store.status == "pending":
+        credentials_valid = None
+    elif not has_credentials:
+        credentials_valid = False
+    elif health.get("credentials_valid") is False:
+        credentials_valid = False
+    elif store.last_success_at is not None:
+        credentials_valid = True
+    else:
+        credentials_valid = health.get("credentials_valid")
+    return {
+        "id": store.id,
+        "widget_id": store.widget_id,
+        "platform": store.platform,
+        "display_name": store.display_name,
+        "store_url": store.store_url,
+        "shop_domain": store.shop_domain,
+        "status": store.status,
+        "created_at": iso(store.created_at),
+        "updated_at": iso(store.updated_at),
+        "health": {
+            "credentials_valid": credentials_valid,
+            "last_success_at": iso(store.last_success_at),
+            "last_error": store.last_error,
+            "last_error_at": iso(store.last_error_at),
+            "last_checked_at": iso(store.last_checked_at),
+            "consecutive_failures": int(health.get("failures") or 0),
+            "next_check_at": health.get("next_check_at"),
+        },
+        "webhooks": {
+            "topics": list(webhooks.get("topics") or []),
+            "error": webhooks.get("error"),
+        },
+    }

@@ -1,0 +1,266 @@
+"""Input validation: JSON bodies against JSON Schemas (the same schemas the OpenAPI document
+publishes), query parameters, URLs, origins, colors."""
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from jsonschema import Draft7Validator
+
+from bot.api.errors import ApiError
+
+MAX_BODY_BYTES = 64 * 1024
+SHOP_DOMAIN_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
+COLOR_RE = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"
+_HOST_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+
+_validators: Dict[int, Draft7Validator] = {}
+
+
+def _validator(schema: Dict[str, Any]) -> Draft7Validator:
+    key = id(schema)
+    v = _validators.get(key)
+    if v is None:
+        v = _validators[key] = Draft7Validator(schema)
+    return v
+
+
+def validation_error(message: str, field: Optional[str] = None) -> ApiError:
+    details = [{"field": field, "message": message}] if field else None
+    return ApiError(422, "validation_error", message, details=details)
+
+
+def check(schema: Dict[str, Any], data: Any) -> Any:
+    """Validate ``data`` against ``schema``; 422 listing every problem otherwise."""
+    errors = sorted(_validator(schema).iter_errors(data), key=lambda e: list(e.path))
+    if errors:
+        details = []
+        for err in errors[:20]:
+            where = "/".join(str(p) for p in err.path) or None
+            details.append({"field": where, "message": _short(err)})
+        first = details[0]
+        message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        raise ApiError(422, "validation_error", message, details=details)
+    return data
+
+
+def _short(err: Any) -> str:
+    validator = err.validator
+    if validator == "required":
+        return err.message.replace("'", "")
+    if validator == "additionalProperties":
+        return "unknown field(s): " + err.message.split("(")[-1].rstrip(")").replace(" were unexpected", "").replace(" was unexpected", "")
+    if validator == "type":
+        return f"must be of type {err.validator_value}"
+    if validator == "maxLength":
+        return f"must be at most {err.validator_value} characters"
+    if validator == "minLength":
+        return f"must be at least {err.validator_value} characters" if err.validator_value > 1 else "must not be empty"
+    if validator == "enum":
+        return "must be one of " + ", ".join(map(str, err.validator_value))
+    if validator == "pattern":
+        return "has an invalid format"
+    if validator == "maxItems":
+        return f"must have at most {err.validator_value} items"
+    if validator in ("minimum", "maximum"):
+        return f"is out of range ({validator} {err.validator_value})"
+    return "is invalid"
+
+
+async def read_json(request: web.Request, schema: Dict[str, Any]) -> Dict[str, Any]:
+    """The request body as JSON validated against ``schema``.
+
+    400 ``invalid_json`` when the body is not JSON, 413 when too large, 415 when another media
+    type is declared, 422 ``validation_error`` when it does not match.
+    """
+    ctype = request.headers.get("Content-Type", "")
+    if ctype and not ctype.split(";")[0].strip().lower() in ("application/json", "text/json", ""):
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise ApiError(413, "too_large", f"request body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, "too_large", f"request body is larger than {MAX_BODY_BYTES} bytes") from None
+    if not raw.strip():
+        raise ApiError(400, "invalid_json", "request body is empty; send a JSON object")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ApiError(400, "invalid_json", "request body is not valid JSON") from None
+    return check(schema, data)
+
+
+# --- query parameters ---------------------------------------------------------------------------
+
+def query_int(request: web.Request, name: str, *, required: bool = False, default: Optional[int] = None,
+              minimum: int = 1, maximum: int = 2**31 - 1) -> Optional[int]:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise validation_error(f"query parameter {name} is required", name)
+        return default
+    if not re.fullmatch(r"[0-9]{1,10}", raw):
+        raise validation_error(f"query parameter {name} must be an integer", name)
+    value = int(raw)
+    if not minimum <= value <= maximum:
+        raise validation_error(f"query parameter {name} must be between {minimum} and {maximum}", name)
+    return value
+
+
+def query_str(request: web.Request, name: str, *, required: bool = False, max_length: int = 200,
+              pattern: Optional[str] = None) -> Optional[str]:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise validation_error(f"query parameter {name} is required", name)
+        return None
+    if len(raw) > max_length:
+        raise validation_error(f"query parameter {name} must be at most {max_length} characters", name)
+    if pattern and not re.fullmatch(pattern, raw):
+        raise validation_error(f"query parameter {name} has an invalid format", name)
+    return raw
+
+
+def query_datetime(request: web.Request, name: str) -> Optional[datetime]:
+    raw = query_str(request, name, max_length=40)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise validation_error(f"query parameter {name} must be an ISO 8601 date or date-time", name) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def path_int(request: web.Request, name: str) -> int:
+    raw = request.match_info.get(name, "")
+    if not re.fullmatch(r"[0-9]{1,10}", raw) or not 0 < int(raw) < 2**31:
+        raise ApiError(404, "not_found", "store not found")
+    return int(raw)
+
+
+# --- URLs ---------------------------------------------------------------------------------------
+
+def is_loopback_host(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_private_literal(host: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified
+
+
+def _check_host(host: Optional[str], field: str) -> str:
+    if not host:
+        raise validation_error("must contain a host name", field)
+    bare = host.strip("[]")
+    try:
+        ipaddress.ip_address(bare)
+        return host.lower()
+    except ValueError:
+        pass
+    try:
+        ascii_host = bare.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise validation_error("has an invalid host name", field) from None
+    if not _HOST_RE.match(ascii_host):
+        raise validation_error("has an invalid host name", field)
+    return ascii_host.lower()
+
+
+def store_base_url(value: str, field: str, *, allow_http_loopback: bool) -> str:
+    """A store's base URL: https (http only for loopback emulators when allowed), no credentials,
+    query or fragment; normalised without the trailing slash."""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        raise validation_error("is not a valid URL", field) from None
+    if parts.scheme not in ("http", "https"):
+        raise validation_error("must be an https:// URL", field)
+    if parts.username or parts.password:
+        raise validation_error("must not contain credentials", field)
+    if parts.query or parts.fragment:
+        raise validation_error("must not contain a query string or fragment", field)
+    host = _check_host(parts.hostname, field)
+    loopback = is_loopback_host(host)
+    if parts.scheme == "http" and not (loopback and allow_http_loopback):
+        raise validation_error("must use https:// (plain http is only accepted for local emulators in demo mode)", field)
+    if not loopback and (host.endswith(".local") or _is_private_literal(host)):
+        raise validation_error("must be a public store address", field)
+    if loopback and not allow_http_loopback:
+        raise validation_error("must be a public store address", field)
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme}://{netloc}{path}"
+
+
+def origin(value: str, field: str) -> str:
+    """An exact ``scheme://host[:port]`` origin (no path, query, fragment or credentials)."""
+    if not isinstance(value, str) or value != value.strip() or not value:
+        raise validation_error("must be an origin like https://shop.example", field)
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise validation_error("must be an origin like https://shop.example", field) from None
+    if parts.scheme not in ("http", "https") or parts.path or parts.query or parts.fragment \
+            or parts.username or parts.password or "@" in parts.netloc or value.endswith("?") or value.endswith("#"):
+        raise validation_error("must be exactly scheme://host[:port], like https://shop.example", field)
+    host = _check_host(parts.hostname, field)
+    if port is not None and port == 0:
+        raise validation_error("has an invalid port", field)
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and not ((parts.scheme == "https" and port == 443) or (parts.scheme == "http" and port == 80)):
+        netloc += f":{port}"
+    return f"{parts.scheme}://{netloc}"
+
+
+def https_url(value: str, field: str) -> str:
+    try:
+        parts = urlsplit(value)
+        parts.port
+    except ValueError:
+        raise validation_error("is not a valid URL", field) from None
+    if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
+        raise validation_error("must be an https:// URL", field)
+    _check_host(parts.hostname, field)
+    return value
+
+
+def shop_domain(value: str, field: str = "shop") -> str:
+    value = value.strip().lower()
+    if not SHOP_DOMAIN_RE.match(value) or len(value) > 255:
+        raise validation_error("must be a shop domain like your-store.myshopify.com", field)
+    return value
+
+
+def unique(items: List[str]) -> List[str]:
+    seen: List[str] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
+__all__ = ["read_json", "check", "query_int", "query_str", "query_datetime", "path_int", "store_base_url",
+           "origin", "https_url", "shop_domain", "validation_error", "SHOP_DOMAIN_RE", "COLOR_RE", "Tuple"]

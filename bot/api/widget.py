@@ -1,0 +1,140 @@
+"""Merchant side of the widget configuration: ``GET|PUT /api/integrations/{id}/widget``.
+
+The public, read-only part (``GET /api/widget/config/{widget_id}``) belongs to the gateway.
+PUT accepts any subset of the fields and validates every one of them.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from aiohttp import web
+from sqlalchemy.orm import Session
+
+from bot import activity
+from bot.api.auth import MerchantIdentity, merchant_required
+from bot.api.db import in_db
+from bot.api.registry import Param, route
+from bot.api.stores import default_widget, iso, owned_store
+from bot.api.validation import COLOR_RE, check, origin, path_int, read_json, unique, validation_error
+from bot.db.models import WidgetConfig
+
+MAX_ORIGINS = 20
+MAX_QUICK_REPLIES = 6
+POLICY_KEYS = ("shipping", "returns", "cancellation")
+
+_text = lambda lo, hi: {"type": "string", "minLength": lo, "maxLength": hi}  # noqa: E731
+
+WIDGET_SCHEMA: Dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": {
+        "title": _text(1, 80),
+        "greeting": _text(1, 500),
+        "primary_color": {"type": "string", "pattern": COLOR_RE},
+        "text_color": {"type": "string", "pattern": COLOR_RE},
+        "position": {"type": "string", "enum": ["left", "right"]},
+        "avatar_url": {"type": ["string", "null"], "maxLength": 500},
+        "allowed_origins": {"type": "array", "maxItems": MAX_ORIGINS, "items": _text(8, 300)},
+        "quick_replies": {"type": "array", "maxItems": MAX_QUICK_REPLIES, "items": _text(1, 60)},
+        "policies": {
+            "type": "object", "additionalProperties": False,
+            "properties": {k: {"type": ["string", "null"], "maxLength": 2000} for k in POLICY_KEYS},
+        },
+        "locale": {"type": "string", "pattern": "^[a-z]{2}(-[A-Z]{2})?$"},
+        "enabled": {"type": "boolean"},
+    },
+}
+
+
+def widget_dict(widget: WidgetConfig, widget_id: str) -> Dict[str, Any]:
+    policies = widget.policies if isinstance(widget.policies, dict) else {}
+    return {
+        "widget_id": widget_id,
+        "title": widget.title,
+        "greeting": widget.greeting,
+        "primary_color": widget.primary_color,
+        "text_color": widget.text_color,
+        "position": widget.position,
+        "avatar_url": widget.avatar_url,
+        "allowed_origins": list(widget.allowed_origins or []),
+        "quick_replies": [q for q in (widget.quick_replies or []) if isinstance(q, str)],
+        "policies": {k: policies.get(k) for k in POLICY_KEYS},
+        "locale": widget.locale,
+        "enabled": bool(widget.enabled),
+        "updated_at": iso(widget.updated_at),
+    }
+
+
+def _get(session: Session, merchant_id: int, store_id: int) -> Dict[str, Any]:
+    store = owned_store(session, merchant_id, store_id)
+    if store.widget is None:
+        store.widget = default_widget()
+        session.flush()
+    return widget_dict(store.widget, store.widget_id)
+
+
+def _clean(body: Dict[str, Any]) -> Dict[str, Any]:
+    out = dict(body)
+    if "allowed_origins" in out:
+        out["allowed_origins"] = unique([origin(o, f"allowed_origins/{i}") for i, o in enumerate(out["allowed_origins"])])
+    if "quick_replies" in out:
+        replies = [q.strip() for q in out["quick_replies"]]
+        if any(not q for q in replies):
+            raise validation_error("quick replies must not be blank", "quick_replies")
+        out["quick_replies"] = unique(replies)
+    for key in ("title", "greeting"):
+        if key in out:
+            out[key] = out[key].strip()
+            if not out[key]:
+                raise validation_error("must not be blank", key)
+    if out.get("avatar_url"):
+        from bot.api.validation import https_url
+
+        out["avatar_url"] = https_url(out["avatar_url"], "avatar_url")
+    if "primary_color" in out:
+        out["primary_color"] = out["primary_color"].lower()
+    if "text_color" in out:
+        out["text_color"] = out["text_color"].lower()
+    return out
+
+
+def _put(session: Session, merchant_id: int, store_id: int, changes: Dict[str, Any]) -> Dict[str, Any]:
+    store = owned_store(session, merchant_id, store_id)
+    if store.widget is None:
+        store.widget = default_widget()
+    widget = store.widget
+    changed = []
+    for key, value in changes.items():
+        if key == "policies":
+            merged = dict(widget.policies or {})
+            merged.update(value)
+            value = {k: merged.get(k) for k in POLICY_KEYS if merged.get(k)}
+        if getattr(widget, key) != value:
+            setattr(widget, key, value)
+            changed.append(key)
+    if changed:
+        activity.record_activity(session, merchant_id, activity.CONFIG_CHANGE, "Widget settings changed", store.id,
+                                 {"fields": sorted(changed)})
+    session.flush()
+    return widget_dict(widget, store.widget_id)
+
+
+_ID = [Param("id", "path", {"type": "integer", "minimum": 1}, required=True, description="store id")]
+
+
+@route("GET", "/api/integrations/{id}/widget", summary="A store's widget configuration", tag="widget", params=_ID,
+       responses={200: "WidgetConfig", 404: "Error"})
+@merchant_required
+async def get_widget(request: web.Request, me: MerchantIdentity) -> web.Response:
+    return web.json_response(await in_db(request.app, _get, me.merchant_id, path_int(request, "id")))
+
+
+@route("PUT", "/api/integrations/{id}/widget", summary="Change a store's widget configuration (any subset of fields)",
+       tag="widget", params=_ID, body=WIDGET_SCHEMA, responses={200: "WidgetConfig", 404: "Error", 422: "Error"})
+@merchant_required
+async def put_widget(request: web.Request, me: MerchantIdentity) -> web.Response:
+    store_id = path_int(request, "id")
+    body = _clean(await read_json(request, WIDGET_SCHEMA))
+    check(WIDGET_SCHEMA, body)
+    return web.json_response(await in_db(request.app, _put, me.merchant_id, store_id, body))
