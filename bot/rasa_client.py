@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from typing import Any, Dict, List, Optional
 
 import aiohttp
@@ -26,7 +27,9 @@ class RasaClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def _post(self, path: str, payload: Dict[str, Any]) -> Dict[str, Any]:
-        body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+        # A fresh nonce makes every signed body unique: the channel refuses a repeated signature as
+        # a replay, and two identical requests within one second would otherwise sign identically.
+        body = json.dumps({**payload, "nonce": secrets.token_hex(12)}, separators=(",", ":")).encode("utf-8")
         headers = {"Content-Type": "application/json", **sign(self._secret, body)}
         try:
             async with self._session.post(self._base + path, data=body, headers=headers, timeout=self._timeout) as resp:

@@ -5,7 +5,6 @@ import asyncio
 import json
 import logging
 import re
-import secrets
 import time
 from typing import Any, Dict, List, Optional
 
@@ -225,7 +224,7 @@ class Connection:
     async def history(self, conversation_id: str) -> List[Dict[str, Any]]:
         try:
             events = await asyncio.wait_for(
-                fetch_history(self.gw.rasa(), conversation_id, self.gw.limits.history_limit),
+                self.gw.rasa().history(conversation_id, self.gw.limits.history_limit),
                 self.gw.limits.history_timeout_seconds,
             )
         except (RasaUnavailable, asyncio.TimeoutError) as exc:
@@ -299,8 +298,6 @@ class Connection:
             "locale": self.locale,
             "client": client_hash(self.gw.session_secret, self.address),
             "session": {"issued_at": self.issued_at, "resumed": self.resumed},
-            # Unique per turn: identical signed bodies within one second would be refused as replays.
-            "turn_id": secrets.token_hex(8),
         }
 
     async def turn(self, item: Dict[str, Any]) -> None:
@@ -322,20 +319,6 @@ class Connection:
                 return
             conversation.offer(messages)
             await self.send({"type": "bot", "reply_to": item["id"], "messages": messages})
-
-
-async def fetch_history(rasa: Any, conversation_id: str, limit: int) -> List[Dict[str, Any]]:
-    """``RasaClient.history`` with a nonce in the signed body.
-
-    The channel's verifier rejects a repeated signature as a replay, and two identical history
-    requests within one second (a reconnect, then a reload) sign identically.
-    """
-    post = getattr(rasa, "_post", None)
-    if post is None:
-        return await rasa.history(conversation_id, limit)
-    data = await post("/history", {"sender": conversation_id, "limit": limit, "nonce": secrets.token_hex(8)})
-    events = data.get("events")
-    return [e for e in events if isinstance(e, dict)] if isinstance(events, list) else []
 
 
 def _valid_id(value: Any) -> bool:
