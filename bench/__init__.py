@@ -1,0 +1,1 @@
+"""TrulyBot benchmarks: ``python -m bench`` (``make bench``). See docs/benchmarks.md."""

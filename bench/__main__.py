@@ -1,0 +1,314 @@
+"""``python -m bench`` (``make bench``, ``make bench ARGS=--quick``): TrulyBot against stock Rasa in one run.
+
+Phases: (1) our stack (``trulybot up``, demo mode, free ports, temp data dir): shopper-mix load sweep
+with 80 ms and 0 ms of added store latency, the comparable script sweep, 1,000 idle sockets, widget
+first render; (2) stock Rasa 3.6 (``rasa init`` defaults trained on our data, ``rasa run`` REST channel,
+no action server): the comparable script sweep; (3) NLU on the held-out set for both models.
+Prints the tables and writes bench/results/latest.json (and a timestamped copy). See docs/benchmarks.md.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from bench import procs, stock
+from bench.machine import describe
+from bench.report import render, targets
+from bench.scenarios import COMPARABLE, SHOPPER_MIX
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+RESULTS = HERE / "results"
+
+PLANS = {
+    "quick": {"sweep": [1, 16], "latencies": [80, 0], "duration": 6.0, "warmup": 1.5,
+              "comparable_duration": 5.0, "idle_sockets": 1000, "widget_runs": 3, "target_concurrency": 16},
+    "full": {"sweep": [1, 8, 64, 256], "latencies": [80, 0], "duration": 20.0, "warmup": 3.0,
+             "comparable_duration": 15.0, "idle_sockets": 1000, "widget_runs": 5, "target_concurrency": 64},
+}
+
+
+def say(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="reduced sweep (1 and 16 shoppers), short phases: < 3 min")
+    ap.add_argument("--sweep", help="comma-separated shopper counts (default 1,8,64,256; quick 1,16)")
+    ap.add_argument("--latencies", help="comma-separated added store latencies in ms (default 80,0)")
+    ap.add_argument("--duration", type=float, help="measured seconds per load phase")
+    ap.add_argument("--warmup", type=float, help="unmeasured seconds before each load phase")
+    ap.add_argument("--think-ms", type=float, default=0.0,
+                    help="mean pause between a shopper's turns (uniform 0.5x-1.5x); default 0 = closed loop")
+    ap.add_argument("--skip", default="", help="comma-separated: load,comparable,stock,idle,widget,nlu")
+    ap.add_argument("--out", type=Path, default=RESULTS / "latest.json", help="JSON result file")
+    ap.add_argument("--no-progress", action="store_true", help="no progress bars")
+    ap.add_argument("--profile", default="",
+                    help="comma-separated stack processes to run under cProfile (rasa,actions,bot); "
+                         "profiles go to bench/results/profile-<time>/ and the top functions are printed")
+    return ap.parse_args(argv)
+
+
+class Progress:
+    """A tqdm bar per load phase (stderr), in seconds, with live turns/s and errors."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def phase(self, desc: str, total: float, unit: str = "s"):
+        if not self.enabled:
+            return lambda elapsed, result: None, lambda: None
+        from tqdm import tqdm
+
+        bar = tqdm(total=round(total, 1), desc=desc, unit=unit, file=sys.stderr, leave=False,
+                   bar_format="{desc:<38} {percentage:3.0f}%|{bar:24}| {n:.0f}/{total:.0f} " + unit + "{postfix}")
+
+        def tick(elapsed: float, result) -> None:
+            bar.n = round(min(elapsed, total), 1)
+            ok = sum(1 for t in result.turns if t.ok)
+            bar.set_postfix_str(f"turns {ok} errors {sum(result.errors.values())}", refresh=False)
+            bar.refresh()
+
+        return tick, bar.close
+
+
+async def load_phase(target, scenarios, concurrency: int, plan: Dict[str, Any], pids, progress: Progress,
+                     latency_ms: float, duration: float, think_ms: float, label: str) -> Dict[str, Any]:
+    from bench.load import run_load
+
+    tick, close = progress.phase(f"{label} c={concurrency}", plan["warmup"] + duration)
+    sampler = procs.Sampler(pids).start()
+    cpu0 = procs.self_cpu_seconds()
+    try:
+        result = await run_load(target, scenarios, concurrency, duration, plan["warmup"], latency_ms, think_ms,
+                                on_tick=tick)
+    finally:
+        usage = sampler.stop()
+        close()
+    result.client_cpu_s = procs.self_cpu_seconds() - cpu0
+    result.processes = {name: u.as_dict() for name, u in usage.items()}
+    summary = result.summary()
+    summary["peak_total_rss_mb"] = round(sampler.peak_total / 1024 / 1024, 1)
+    summary["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    ok = summary["turns_ok"] or 0
+    summary["cpu_ms_per_turn"] = {name: round(u.cpu_s * 1000 / ok, 1) for name, u in usage.items()} if ok else {}
+    summary["cpu_ms_per_turn"]["client"] = round(result.client_cpu_s * 1000 / ok, 1) if ok else None
+    lat = summary["latency"]
+    say(f"{label} c={concurrency}: {summary['turns_per_s']} turns/s, p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, "
+        f"errors {summary['errors']}, unexpected {summary['unexpected_replies']}")
+    return summary
+
+
+async def our_phases(stack, plan: Dict[str, Any], skip: set, progress: Progress, out: Dict[str, Any],
+                     think_ms: float) -> None:
+    from bench.idle import idle_sockets
+    from bench.load import WidgetTarget
+
+    target = WidgetTarget(stack.ws_url, stack.base_url)
+    pids = stack.processes()
+    if "load" not in skip:
+        for latency in plan["latencies"]:
+            stack.set_latency(latency)
+            for concurrency in plan["sweep"]:
+                out["load"].append(await load_phase(
+                    target, SHOPPER_MIX, concurrency, plan, lambda: pids, progress, latency, plan["duration"],
+                    think_ms, f"shopper mix, store +{latency:g} ms"))
+        stack.set_latency(0)
+    if "comparable" not in skip:
+        for concurrency in plan["sweep"]:
+            out["comparable"]["trulybot"].append(await load_phase(
+                target, COMPARABLE, concurrency, plan, lambda: pids, progress, 0, plan["comparable_duration"],
+                think_ms, "comparable script, TrulyBot"))
+    if "idle" not in skip:
+        count = plan["idle_sockets"]
+        say(f"opening {count} idle widget sockets")
+        tick, close = progress.phase(f"{count} idle sockets", count, "sockets")
+        try:
+            out["idle_sockets"] = await idle_sockets(stack.ws_url, stack.base_url, pids["bot"], count,
+                                                     progress=lambda n: tick(n, _NoTurns))
+        finally:
+            close()
+        say(f"idle sockets: {out['idle_sockets']}")
+
+
+class _NoTurns:
+    turns: list = []
+    errors: dict = {}
+
+
+async def stock_phases(rasa, plan: Dict[str, Any], progress: Progress, out: Dict[str, Any], think_ms: float) -> None:
+    from bench.load import RestTarget
+
+    target = RestTarget(rasa.base_url)
+    pids = rasa.processes()
+    for concurrency in plan["sweep"]:
+        out["comparable"]["stock"].append(await load_phase(
+            target, COMPARABLE, concurrency, plan, lambda: pids, progress, 0, plan["comparable_duration"], think_ms,
+            "comparable script, stock Rasa"))
+
+
+def print_profiles(folder: Path, top: int = 30) -> Dict[str, str]:
+    """Print the top functions (cumulative and own time) of every profile in ``folder``."""
+    import io
+    import pstats
+
+    found = {}
+    for prof in sorted(folder.glob("*.prof")):
+        buf = io.StringIO()
+        stats = pstats.Stats(str(prof), stream=buf).strip_dirs()
+        stats.sort_stats("cumulative").print_stats(top)
+        stats.sort_stats("tottime").print_stats(top)
+        (folder / f"{prof.stem}.txt").write_text(buf.getvalue())
+        print(f"\n===== cProfile of {prof.stem} ({prof}) =====\n{buf.getvalue()}", file=sys.stderr)
+        found[prof.stem] = str(prof)
+    if not found:
+        say(f"no profiles were written to {folder}")
+    return found
+
+
+def run_json(argv: List[str], timeout: float) -> Dict[str, Any]:
+    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3", LOG_LEVEL="WARNING",
+               SQLALCHEMY_SILENCE_UBER_WARNING="1")
+    proc = subprocess.run([sys.executable, "-m"] + argv, cwd=PROJECT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"error": f"{' '.join(argv[:1])} failed ({proc.returncode}): {(proc.stderr or proc.stdout)[-1500:]}"}
+    return json.loads(lines[-1])
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    plan = dict(PLANS["quick" if args.quick else "full"])
+    if args.sweep:
+        plan["sweep"] = [int(x) for x in args.sweep.split(",")]
+        plan["target_concurrency"] = 64 if 64 in plan["sweep"] else max(plan["sweep"])
+    if args.latencies:
+        plan["latencies"] = [float(x) for x in args.latencies.split(",")]
+    if args.duration:
+        plan["duration"] = plan["comparable_duration"] = args.duration
+    if args.warmup is not None:
+        plan["warmup"] = args.warmup
+    skip = {s for s in args.skip.split(",") if s}
+    progress = Progress(not args.no_progress)
+    started = time.monotonic()
+    machine = describe()
+    say(f"{'quick' if args.quick else 'full'} run on {machine['cpu_model']}, {machine['cores']} cores, "
+        f"{machine['ram_gb']} GB RAM, load average {machine['load_average_start']}")
+
+    from bot.settings import load_settings
+    from bot.training import current_model
+
+    settings = load_settings()
+    our_model = current_model(PROJECT, settings.model_dir)
+    if our_model is None:
+        say("error: no up-to-date model in models/: run 'make train' (make bench does it first)")
+        return 2
+
+    models: Dict[str, Any] = {"trulybot": {"model": our_model.name, "config": "config.yml"}}
+    need_stock = not ({"stock", "nlu"} <= skip)
+    stock_model = None
+    if need_stock:
+        stock_model, meta = stock.cached_model()
+        if stock_model is None:
+            say("NOTE: the stock Rasa baseline model is not cached yet: training it now (DIET + ResponseSelector "
+                "+ UnexpecTED + TED, 100 epochs each: several minutes on 2 cores). Later runs reuse it; "
+                "'make bench ARGS=--quick' then takes under 3 minutes.")
+            stock_model, meta = stock.train(log=say)
+        models["stock"] = {"model": str(stock_model.relative_to(PROJECT)), "config": "bench/stock_config.yml",
+                           "train_s": meta.get("train_s"), "trained_at": meta.get("trained_at")}
+    if "nlu" not in skip:
+        project_copy, meta = stock.cached_model("project", PROJECT / "config.yml")
+        if project_copy is None:
+            say("NOTE: timing one training of our config.yml (once per change of data/, domain.yml, config.yml; "
+                "about a minute)")
+            project_copy, meta = stock.train("project", PROJECT / "config.yml", log=say)
+        models["trulybot"]["train_s"] = meta.get("train_s")
+        models["trulybot"]["trained_at"] = meta.get("trained_at")
+
+    out: Dict[str, Any] = {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "mode": "quick" if args.quick else "full",
+        "machine": machine, "plan": {**plan, "think_ms": args.think_ms}, "models": models,
+        "stack": {}, "load": [], "comparable": {"trulybot": [], "stock": []},
+        "idle_sockets": None, "widget": None, "nlu": None,
+    }
+
+    from bench.stack import StockRasa, TrulyBotStack
+
+    with tempfile.TemporaryDirectory(prefix="trulybot-bench-") as tmp:
+        say("starting the TrulyBot stack (trulybot up, demo mode, free ports)")
+        t0 = time.monotonic()
+        overrides: Dict[str, str] = {}
+        profile_dir = None
+        if args.profile:
+            profile_dir = RESULTS / f"profile-{time.strftime('%Y%m%d-%H%M%S')}"
+            profile_dir.mkdir(parents=True, exist_ok=True)
+            overrides = {"BENCH_PROFILE": args.profile, "BENCH_PROFILE_DIR": str(profile_dir),
+                         "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE / "profiling"), str(PROJECT),
+                                                                      os.environ.get("PYTHONPATH", "")]))}
+            say(f"profiling {args.profile} with cProfile into {profile_dir} (slows them down: numbers are not comparable)")
+        stack = TrulyBotStack(Path(tmp) / "var", **overrides)
+        try:
+            stack.wait_ready()
+            out["stack"]["startup_s"] = round(time.monotonic() - t0, 1)
+            time.sleep(1.0)
+            out["stack"]["rss_at_rest_mb"] = {n: round(procs.rss_bytes(p) / 2**20, 1) for n, p in stack.processes().items()}
+            say(f"stack up in {out['stack']['startup_s']} s; RSS at rest {out['stack']['rss_at_rest_mb']}")
+            asyncio.run(our_phases(stack, plan, skip, progress, out, args.think_ms))
+            if "widget" not in skip:
+                say("widget: size and first render in headless Chromium")
+                out["widget"] = run_json(["bench.widget", stack.base_url + "/demo", str(plan["widget_runs"])], 120)
+            out["stack"]["rss_end_mb"] = {n: round(procs.rss_bytes(p) / 2**20, 1) for n, p in stack.processes().items()}
+            out["stack"]["vm_hwm_mb"] = {n: round(procs.hwm_bytes(p) / 2**20, 1) for n, p in stack.processes().items()}
+        finally:
+            stack.stop()
+        if profile_dir is not None:
+            out["profiles"] = print_profiles(profile_dir)
+        if "widget" in skip:
+            from bench.widget import sizes
+
+            out["widget"] = sizes()
+
+        if "stock" not in skip and stock_model is not None:
+            say("starting stock Rasa (rasa run, REST channel, no action server)")
+            t0 = time.monotonic()
+            rasa = StockRasa(stock_model, Path(tmp), stock.STOCK_ENDPOINTS, stock.STOCK_CREDENTIALS)
+            try:
+                rasa.wait_ready()
+                out["stock"] = {"startup_s": round(time.monotonic() - t0, 1),
+                                "rss_at_rest_mb": round(procs.rss_bytes(rasa.process.pid) / 2**20, 1)}
+                asyncio.run(stock_phases(rasa, plan, progress, out, args.think_ms))
+            finally:
+                rasa.stop()
+
+    if "nlu" not in skip:
+        say("NLU: held-out evaluation and parse latency of both models (own process)")
+        nlu_args = ["bench.nlu", f"trulybot={our_model}"]
+        if stock_model is not None:
+            nlu_args.append(f"stock={stock_model}")
+        out["nlu"] = run_json(nlu_args, 600)
+
+    out["elapsed_s"] = round(time.monotonic() - started, 1)
+    out["targets"] = targets(out)
+    text = render(out)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2, default=str))
+    stamped = args.out.parent / f"{time.strftime('%Y%m%d-%H%M%S')}-{out['mode']}.json"
+    stamped.write_text(json.dumps(out, indent=2, default=str))
+    say(f"wrote {args.out.relative_to(PROJECT) if args.out.is_relative_to(PROJECT) else args.out} "
+        f"(and {stamped.name}) in {out['elapsed_s']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

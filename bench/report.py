@@ -1,0 +1,189 @@
+"""The stdout tables and the target checks of a bench run (pure functions of the result dict)."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from bench.stats import fmt, ratio, table
+
+P95_TARGET_MS = 50.0
+THROUGHPUT_RATIO_TARGET = 3.0  # "many times stock Rasa's": we count >= 3x as met
+IDLE_TARGET_MB = 200.0
+STACK_TARGET_MB = 1536.0
+WIDGET_TARGET_BYTES = 12 * 1024
+
+
+def _find(rows: List[Dict[str, Any]], concurrency: int, latency: Optional[float] = None) -> Optional[Dict[str, Any]]:
+    for row in rows:
+        if row["concurrency"] == concurrency and (latency is None or row["store_latency_ms"] == latency):
+            return row
+    return None
+
+
+def _lat(row: Optional[Dict[str, Any]], key: str, kind: Optional[str] = None) -> Optional[float]:
+    if not row:
+        return None
+    src = row["latency_by_kind"].get(kind) if kind else row["latency"]
+    return (src or {}).get(key)
+
+
+def _check(name: str, value: Optional[float], target: str, met: Optional[bool], note: str = "") -> Dict[str, Any]:
+    return {"target": name, "value": value, "goal": target, "met": met, "note": note}
+
+
+def targets(out: Dict[str, Any]) -> List[Dict[str, Any]]:
+    checks = []
+    c = out["plan"]["target_concurrency"]
+    row0 = _find(out["load"], c, 0)
+    row80 = _find(out["load"], c, 80)
+    p95 = _lat(row0, "p95_ms")
+    note = f"shopper mix at {c} shoppers, closed loop (think {out['plan'].get('think_ms', 0):g} ms), store +0 ms"
+    if row80:
+        note += (f"; with store +80 ms: p95 {fmt(_lat(row80, 'p95_ms'))} ms, "
+                 f"lookup turns p95 {fmt(_lat(row80, 'p95_ms', 'lookup'))} ms")
+    if c != 64:
+        note += f" (quick run: {c} shoppers, not 64)"
+    checks.append(_check("p95 turn latency at 64 shoppers with order lookups (ms)", p95, f"<= {P95_TARGET_MS:g}",
+                         None if p95 is None else p95 <= P95_TARGET_MS, note))
+
+    ours, theirs = out["comparable"]["trulybot"], out["comparable"]["stock"]
+    common = sorted({r["concurrency"] for r in ours} & {r["concurrency"] for r in theirs})
+    if common:
+        top = common[-1]
+        r = ratio(_find(ours, top)["turns_per_s"], _find(theirs, top)["turns_per_s"])
+        checks.append(_check(f"throughput vs stock Rasa, comparable script, {top} clients (x)", r,
+                             f">= {THROUGHPUT_RATIO_TARGET:g}x ('many times')",
+                             None if r is None else r >= THROUGHPUT_RATIO_TARGET))
+    else:
+        checks.append(_check("throughput vs stock Rasa (x)", None, f">= {THROUGHPUT_RATIO_TARGET:g}x", None, "not measured"))
+
+    idle = out.get("idle_sockets") or {}
+    delta = idle.get("delta_mb")
+    scaled = delta * 1000 / idle["sockets"] if delta is not None and idle.get("sockets") else None
+    checks.append(_check("RSS of 1,000 idle sockets, bot service (MB)", scaled, f"< {IDLE_TARGET_MB:g}",
+                         None if scaled is None else scaled < IDLE_TARGET_MB,
+                         f"{idle.get('sockets')} sockets opened, {idle.get('failed')} failed" if idle else "not measured"))
+
+    peaks = [r.get("peak_total_rss_mb") for r in out["load"] + out["comparable"]["trulybot"] if r.get("peak_total_rss_mb")]
+    stack_peak = max(peaks) if peaks else None
+    checks.append(_check("whole stack peak RSS under load (MB)", stack_peak, f"< {STACK_TARGET_MB:g}",
+                         None if stack_peak is None else stack_peak < STACK_TARGET_MB,
+                         "highest sum of all stack processes' RSS in one sample"))
+
+    widget = out.get("widget") or {}
+    gz = widget.get("gzip_bytes")
+    checks.append(_check("widget script gzipped (KB)", gz / 1024 if gz else None, "< 12",
+                         None if gz is None else gz < WIDGET_TARGET_BYTES))
+    return checks
+
+
+def _yes(met: Optional[bool]) -> str:
+    return "–" if met is None else ("yes" if met else "NO")
+
+
+def render(out: Dict[str, Any]) -> str:
+    m = out["machine"]
+    parts = [
+        "",
+        f"TrulyBot benchmark ({out['mode']}), {out['started_at']}: {m['cpu_model']}, {m['cores']} cores, "
+        f"{m['ram_gb']} GB RAM, Python {m['python']}, Rasa {m['rasa']}, load average at start "
+        f"{' '.join(str(x) for x in m['load_average_start'])}",
+    ]
+
+    # -- the one summary table: ours vs stock with ratios --------------------------------------------
+    rows: List[List[str]] = []
+    ours, theirs = out["comparable"]["trulybot"], out["comparable"]["stock"]
+    for r in ours:
+        s = _find(theirs, r["concurrency"])
+        c = r["concurrency"]
+        for label, key, digits in (("turns/s", "turns_per_s", 1), ("conversations/s", "conversations_per_s", 2)):
+            a, b = r[key], s[key] if s else None
+            rows.append([f"comparable script, {c} clients: {label}", fmt(a, digits), fmt(b, digits), fmt(ratio(a, b), 2, "x")])
+        for p in ("p50_ms", "p95_ms", "p99_ms"):
+            a, b = _lat(r, p), _lat(s, p)
+            rows.append([f"comparable script, {c} clients: turn {p[:3]} ms", fmt(a), fmt(b), fmt(ratio(a, b), 2, "x")])
+        a = r["cpu_ms_per_turn"].get("rasa")
+        b = sum(v for k, v in (s or {}).get("cpu_ms_per_turn", {}).items() if k.startswith("stock-rasa") and v) if s else None
+        total = sum(v for k, v in r["cpu_ms_per_turn"].items() if k != "client" and v)
+        rows.append([f"comparable script, {c} clients: Rasa CPU ms/turn", fmt(a), fmt(b), fmt(ratio(a, b), 2, "x")])
+        rows.append([f"comparable script, {c} clients: all-process CPU ms/turn", fmt(total), fmt(b), fmt(ratio(total, b), 2, "x")])
+        if r.get("errors") or (s and s.get("errors")):
+            rows.append([f"comparable script, {c} clients: errors", str(r["errors"]), str(s["errors"] if s else "–"), ""])
+    nlu = out.get("nlu") or {}
+    if "trulybot" in nlu:
+        a, b = nlu["trulybot"]["held_out"], (nlu.get("stock") or {}).get("held_out", {})
+        for label, get, digits in (
+            ("NLU parse p50 ms", lambda x: x.get("parse_p50_ms"), 2),
+            ("NLU parse p95 ms", lambda x: x.get("parse_p95_ms"), 2),
+            ("NLU intent macro-F1 (held-out)", lambda x: x.get("intent_macro_f1"), 3),
+            ("NLU entity F1 (held-out)", lambda x: (x.get("entity") or {}).get("f1"), 3),
+            ("NLU fallback rate (held-out)", lambda x: x.get("fallback_rate"), 3),
+        ):
+            va, vb = get(a), get(b) if b else None
+            rows.append([label, fmt(va, digits), fmt(vb, digits), fmt(ratio(va, vb), 2, "x")])
+        if "blind" in nlu["trulybot"]:
+            a, b = nlu["trulybot"]["blind"], (nlu.get("stock") or {}).get("blind", {})
+            va, vb = a.get("intent_macro_f1"), b.get("intent_macro_f1") if b else None
+            rows.append(["NLU intent macro-F1 (blind set)", fmt(va, 3), fmt(vb, 3), fmt(ratio(va, vb), 2, "x")])
+    elif nlu.get("error"):
+        rows.append(["NLU", "error: see JSON", "", ""])
+    models = out["models"]
+    ta, tb = models["trulybot"].get("train_s"), (models.get("stock") or {}).get("train_s")
+    rows.append(["training s (full model, cached measurement)", fmt(ta, 0), fmt(tb, 0), fmt(ratio(ta, tb), 2, "x")])
+    ra = (out["stack"].get("rss_at_rest_mb") or {}).get("rasa")
+    rb = (out.get("stock") or {}).get("rss_at_rest_mb")
+    rows.append(["Rasa server RSS at rest MB", fmt(ra, 0), fmt(rb, 0), fmt(ratio(ra, rb), 2, "x")])
+    parts += ["", "TrulyBot vs stock Rasa 3.6 (ratio = TrulyBot / stock; comparable script = help, bot?, "
+              "out of scope, thanks, bye: domain responses only)",
+              table(["metric", "TrulyBot", "stock Rasa", "ratio"], rows)]
+
+    # -- shopper mix load ------------------------------------------------------------------------------
+    if out["load"]:
+        rows = []
+        for r in out["load"]:
+            cpu = r["cpu_ms_per_turn"]
+            rows.append([
+                f"+{r['store_latency_ms']:g} ms", str(r["concurrency"]), fmt(r["turns_per_s"]), fmt(r["conversations_per_s"], 2),
+                fmt(_lat(r, "p50_ms")), fmt(_lat(r, "p95_ms")), fmt(_lat(r, "p99_ms")), fmt(_lat(r, "p95_ms", "lookup")),
+                f"{r['errors']}/{r['unexpected_replies']}",
+                "/".join(fmt(cpu.get(k), 0) for k in ("rasa", "actions", "bot", "client")),
+                fmt(max((p["peak_rss_mb"] for n, p in r["processes"].items() if n == "rasa"), default=None), 0),
+                fmt(r.get("peak_total_rss_mb"), 0),
+            ])
+        parts += ["", "Shopper mix over the widget socket (track x2 stores, wrong email, cancel, out of scope; new "
+                  "session and address per conversation; closed loop)",
+                  table(["store", "shoppers", "turns/s", "conv/s", "p50 ms", "p95 ms", "p99 ms", "lookup p95",
+                         "err/unexp", "CPU ms/turn rasa/act/bot/client", "rasa RSS", "stack RSS"], rows)]
+
+    # -- memory, widget ------------------------------------------------------------------------------
+    rows = []
+    peak: Dict[str, float] = {}
+    for r in out["load"] + out["comparable"]["trulybot"]:
+        for name, p in r["processes"].items():
+            peak[name] = max(peak.get(name, 0.0), p["peak_rss_mb"])
+    rest = out["stack"].get("rss_at_rest_mb") or {}
+    for name in rest:
+        rows.append([name, fmt(rest.get(name), 0), fmt(peak.get(name), 0)])
+    if rows:
+        parts += ["", "Memory of the stack's processes (MB)", table(["process", "RSS at rest", "peak RSS under load"], rows)]
+    idle = out.get("idle_sockets")
+    if idle:
+        parts.append(f"Idle sockets: {idle['sockets']} open after hello ({idle['failed']} failed) in {idle['open_s']} s: "
+                     f"bot service RSS {idle['rss_before_mb']} -> {idle['rss_with_sockets_mb']} MB "
+                     f"(+{idle['delta_mb']} MB, {idle['per_socket_kb']} KB/socket), {idle['rss_after_close_mb']} MB after close")
+    w = out.get("widget") or {}
+    if w:
+        line = f"Widget {w.get('script')}: {w.get('raw_bytes')} B raw, {w.get('gzip_bytes')} B gzipped"
+        if w.get("first_render_ms_median") is not None:
+            line += (f"; first render (launcher in shadow root, cold cache) median {w['first_render_ms_median']} ms "
+                     f"after navigation start over {w['runs']} runs {w['first_render_ms_all']}, "
+                     f"DOMContentLoaded {w['dom_content_loaded_ms_median']} ms")
+        elif w.get("error") or w.get("skipped"):
+            line += f"; first render not measured: {w.get('error') or w.get('skipped')}"
+        parts.append(line)
+
+    # -- targets -----------------------------------------------------------------------------------------
+    rows = [[t["target"], fmt(t["value"], 2 if (t["value"] or 0) < 20 else 0), t["goal"], _yes(t["met"]), t["note"]]
+            for t in out["targets"]]
+    parts += ["", "Targets (docs/benchmarks.md, DESIGN.md performance budget)",
+              table(["target", "value", "goal", "met", "note"], rows), ""]
+    return "\n".join(parts)
