@@ -45,6 +45,7 @@ class ApiConfig:
     webhook_dedupe_ttl: int = 3 * 24 * 3600
     push_lookback_hours: int = 24
     redis_url: Optional[str] = None
+    demo_shopify_url: Optional[str] = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -58,6 +59,12 @@ def load_api_config(settings: Settings, environ: Optional[Mapping[str, str]] = N
     secret = (env.get("TRULYBOT_SHOPIFY_API_SECRET") or "").strip() or None
     if settings.demo and not (key and secret):
         key, secret = DEMO_SHOPIFY_API_KEY, DEMO_SHOPIFY_API_SECRET
+        try:  # the Shopify emulator's demo app, so the demo OAuth flow works out of the box
+            from plugins.shopify.emulator import DEMO_API_KEY, DEMO_API_SECRET
+
+            key, secret = DEMO_API_KEY, DEMO_API_SECRET
+        except ImportError:
+            pass
     try:
         interval = float(env.get("TRULYBOT_HEALTH_CHECK_INTERVAL") or 300)
     except ValueError:
@@ -71,4 +78,5 @@ def load_api_config(settings: Settings, environ: Optional[Mapping[str, str]] = N
         allow_http_loopback=settings.demo,
         health_check_interval=max(5.0, interval),
         redis_url=settings.redis_url,
+        demo_shopify_url=settings.emulator_url("shopify") if settings.demo else None,
     )

@@ -31,6 +31,13 @@ def shopify_base_url(app: web.Application, shop: str) -> str:
     config = app[API_CONFIG]
     if config.shopify_api_base_url:
         return config.shopify_api_base_url
+    if config.demo and config.demo_shopify_url:
+        try:
+            from plugins.shopify.emulator import DEMO_SHOP_DOMAIN
+        except ImportError:
+            DEMO_SHOP_DOMAIN = ""
+        if shop == DEMO_SHOP_DOMAIN:
+            return config.demo_shopify_url
     return f"https://{shop}"
 
 

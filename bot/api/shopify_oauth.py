@@ -84,31 +84,23 @@ def query_hmac(secret: str, params: Params) -> str:
     return hmac.new(secret.encode("utf-8"), signed_message(params).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def verify_query_hmac(secret: str, params: Params, *, now: Optional[float] = None, window: Optional[float] = None) -> bool:
-    """True when ``params`` carry a valid ``hmac`` and (when ``window`` is given) a fresh ``timestamp``.
-
-    A missing timestamp is always invalid (Shopify always sends one).
-    """
-    given = None
-    timestamp = None
-    for key, value in _pairs(params):
-        if key == "hmac":
-            given = value
-        elif key == "timestamp":
-            timestamp = value
-    if not isinstance(given, str) or not secret or timestamp is None:
+def verify_query_hmac(secret: str, params: Params) -> bool:
+    """True when ``params`` carry an ``hmac`` equal (constant time) to the HMAC of the others."""
+    given = next((v for k, v in _pairs(params) if k == "hmac"), None)
+    if not isinstance(given, str) or not secret or len(given) > 128:
         return False
     expected = query_hmac(secret, params)
-    if not hmac.compare_digest(expected.encode("ascii"), given.lower().encode("ascii", "replace")):
+    return hmac.compare_digest(expected.encode("ascii"), given.lower().encode("ascii", "replace"))
+
+
+def fresh_timestamp(params: Params, window: float, now: Optional[float] = None) -> bool:
+    """True when ``params`` carry a ``timestamp`` within ``window`` seconds of now (missing: False)."""
+    raw = next((v for k, v in _pairs(params) if k == "timestamp"), None)
+    try:
+        ts = int(str(raw))
+    except ValueError:
         return False
-    if window is not None:
-        try:
-            ts = int(str(timestamp))
-        except ValueError:
-            return False
-        if abs((time.time() if now is None else now) - ts) > window:
-            return False
-    return True
+    return abs((time.time() if now is None else now) - ts) <= window
 
 
 def webhook_hmac(secret: str, body: bytes) -> str:
@@ -312,7 +304,7 @@ async def shopify_callback(request: web.Request) -> web.Response:
         return _fail(400, "This connection link is invalid.", "repeated query parameter")
     if not verify_query_hmac(config.shopify_api_secret or "", params):
         return _fail(401, "The request did not come from Shopify.", "bad hmac")
-    if not verify_query_hmac(config.shopify_api_secret or "", params, window=config.oauth_timestamp_window):
+    if not fresh_timestamp(params, config.oauth_timestamp_window):
         return _fail(400, "This connection link has expired. Please start again.", "stale timestamp")
     shop = str(query.get("shop", "")).lower()
     code = str(query.get("code", ""))

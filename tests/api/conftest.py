@@ -64,7 +64,7 @@ def env(tmp_path):
 def make_api(env, aiohttp_client):
     """Build the bot service with the API and return a test client; ``public`` is filled in."""
 
-    async def build(**config_overrides: Any):
+    async def build(app_setup: Optional[Callable[[web.Application], None]] = None, **config_overrides: Any):
         from plugins.http import StoreHttpClient
 
         app = create_app(env.settings)
@@ -75,6 +75,8 @@ def make_api(env, aiohttp_client):
         config.shopify_api_secret = SHOPIFY_SECRET
         for key, value in config_overrides.items():
             setattr(config, key, value)
+        if app_setup is not None:
+            app_setup(app)
         client = await aiohttp_client(app)
         config.public_url = str(client.make_url("")).rstrip("/")
         env.app = app
@@ -100,3 +102,15 @@ async def woo(aiohttp_server):
 def log_records(caplog):
     caplog.set_level(logging.DEBUG)
     return caplog
+
+
+@pytest.fixture
+async def shop(aiohttp_server):
+    """The Shopify emulator (OAuth built in) with the webhook-subscription add-on, using the test app."""
+    from plugins.shopify import emulator
+    from plugins.shopify.emulator_webhooks import install
+
+    server = await aiohttp_server(install(emulator.create_app(api_key=SHOPIFY_KEY, api_secret=SHOPIFY_SECRET)))
+    server.url = str(server.make_url("")).rstrip("/")
+    server.domain = emulator.DEMO_SHOP_DOMAIN
+    return server
