@@ -24,6 +24,12 @@ DEMO_POLICIES = {
 }
 
 
+DEMO_QUICK_REPLIES = [
+    {"title": "Track my order", "payload": "/track_order"},
+    {"title": "Delivery times", "payload": "/delivery_info"},
+    {"title": "Returns and refunds", "payload": "/return_refund"},
+    {"title": "Talk to a person", "payload": "/human_handoff"},
+]
 DISPLAY_NAMES = {"woocommerce": "Demo Outfitters (WooCommerce)", "shopify": "Demo Supply Co. (Shopify)"}
 
 
@@ -100,7 +106,7 @@ def _upsert_store(session: Session, merchant: Merchant, spec: DemoStore, setting
     set_credentials(store, ring, dict(spec.credentials))
     session.flush()
     if store.widget is None:
-        store.widget = WidgetConfig(title="Order help", policies=dict(DEMO_POLICIES))
+        store.widget = WidgetConfig(title="Order help", policies=dict(DEMO_POLICIES), quick_replies=list(DEMO_QUICK_REPLIES))
     demo_origin = origin_of(settings.public_url)
     origins = list(store.widget.allowed_origins or [])
     if demo_origin not in origins:
