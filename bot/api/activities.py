@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bot.api.auth import MerchantIdentity, merchant_required
 from bot.api.db import in_db
 from bot.api.registry import Param, route
-from bot.api.stores import owned_store
+from bot.api.stores import iso, owned_store
 from bot.api.validation import query_datetime, query_int, query_str, validation_error
 from bot.db.models import UserActivity
 
@@ -34,7 +34,7 @@ def _page(session: Session, merchant_id: int, filters: Dict[str, Any], page: int
         select(UserActivity).where(*conditions).order_by(UserActivity.created_at.desc(), UserActivity.id.desc())
         .offset((page - 1) * per_page).limit(per_page)
     ).scalars()
-    items = [r.to_dict() for r in rows]
+    items = [{**r.to_dict(), "created_at": iso(r.created_at)} for r in rows]
     return {"items": items, "page": page, "per_page": per_page, "total": total, "has_more": page * per_page < total}
 
 

@@ -1,7 +1,7 @@
 """Merchant-scoped access to stores and their JSON representation."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Dict, Optional
 
 from sqlalchemy import select
@@ -12,7 +12,12 @@ from bot.db.models import StoreIntegration, WidgetConfig
 
 
 def iso(value: Optional[datetime]) -> Optional[str]:
-    return value.isoformat() if value is not None else None
+    """ISO 8601 with an offset (SQLite hands back naive datetimes; every stored time is UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat()
 
 
 def owned_store(session: Session, merchant_id: int, store_id: int, platform: Optional[str] = None) -> StoreIntegration:
