@@ -56,6 +56,28 @@ COMPONENTS: Dict[str, Any] = {
     "Html": {"type": "string"},
 }
 
+#: public routes under /api that the widget gateway (bot/gateway) serves; documented here so the
+#: document covers every /api route (tests/api/test_openapi.py checks it against the router)
+GATEWAY_ROUTES: Dict[str, Any] = {
+    "/api/widget/config/{widget_id}": {
+        "operationId": "widget_public_config", "summary": "Public widget configuration (served by the gateway)",
+        "tags": ["widget"], "security": [],
+        "parameters": [{"name": "widget_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}],
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+                      "404": {"description": "Unknown widget", "content": {"application/json": {"schema": {"type": "object"}}}}},
+    },
+    "/api/widget/woocommerce.js": {
+        "operationId": "widget_loader_woocommerce", "summary": "Widget loader for WordPress/WooCommerce (gateway)",
+        "tags": ["widget"], "security": [],
+        "responses": {"200": {"description": "OK", "content": {"text/javascript": {"schema": {"type": "string"}}}}},
+    },
+    "/api/widget/shopify.js": {
+        "operationId": "widget_loader_shopify", "summary": "Widget loader for the Shopify app embed (gateway)",
+        "tags": ["widget"], "security": [],
+        "responses": {"200": {"description": "OK", "content": {"text/javascript": {"schema": {"type": "string"}}}}},
+    },
+}
+
 _STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 400: "Bad request (e.g. malformed JSON)",
                 401: "Missing, malformed, invalid or revoked credentials", 403: "Forbidden", 404: "Not found",
                 409: "Conflict", 413: "Body too large", 415: "Unsupported media type", 422: "Validation error",
@@ -124,6 +146,8 @@ def build_spec(public_url: str = "") -> Dict[str, Any]:
                                       "content": {ctype: {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
         op["responses"] = responses
         paths.setdefault(r.path, {})[r.method.lower()] = op
+    for path, op in GATEWAY_ROUTES.items():
+        paths[path] = {"get": copy.deepcopy(op)}
     paths["/metrics"] = {"get": {"operationId": "metrics", "summary": "Prometheus metrics (text format)", "tags": ["operations"],
                                  "security": [], "responses": {"200": {"description": "OK", "content": {
                                      "text/plain": {"schema": {"type": "string"}}}}}}}
