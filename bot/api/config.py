@@ -13,11 +13,14 @@ These variables are not (yet) part of :mod:`bot.settings`; they are documented i
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Tuple
 
 from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 DEMO_SHOPIFY_API_KEY = "trulybot-demo-app"
 DEMO_SHOPIFY_API_SECRET = "trulybot-demo-app-secret-0123456789abcdef"
@@ -69,12 +72,21 @@ def load_api_config(settings: Settings, environ: Optional[Mapping[str, str]] = N
         interval = float(env.get("TRULYBOT_HEALTH_CHECK_INTERVAL") or 300)
     except ValueError:
         interval = 300.0
+    base_override = (env.get("TRULYBOT_SHOPIFY_API_BASE_URL") or "").strip().rstrip("/") or None
+    if base_override and not settings.demo:
+        from urllib.parse import urlsplit
+
+        from bot.api.validation import is_loopback_host
+
+        if not is_loopback_host(urlsplit(base_override).hostname or ""):
+            logger.warning("TRULYBOT_SHOPIFY_API_BASE_URL ignored: only loopback emulators are allowed outside demo mode")
+            base_override = None
     return ApiConfig(
         public_url=settings.public_url.rstrip("/"),
         demo=settings.demo,
         shopify_api_key=key,
         shopify_api_secret=secret,
-        shopify_api_base_url=(env.get("TRULYBOT_SHOPIFY_API_BASE_URL") or "").strip().rstrip("/") or None,
+        shopify_api_base_url=base_override,
         allow_http_loopback=settings.demo,
         health_check_interval=max(5.0, interval),
         redis_url=settings.redis_url,

@@ -33,9 +33,9 @@ class Merchant:
 class Env:
     """One test's database, settings and helpers."""
 
-    def __init__(self, tmp_path: Any) -> None:
+    def __init__(self, tmp_path: Any, db_url: Optional[str] = None) -> None:
         self.tmp_path = tmp_path
-        self.db_url = f"sqlite:///{tmp_path}/trulybot.db"
+        self.db_url = db_url or f"sqlite:///{tmp_path}/trulybot.db"
         upgrade(self.db_url)
         self.settings = load_settings({"TRULYBOT_DATA_DIR": str(tmp_path), "TRULYBOT_DATABASE_URL": self.db_url,
                                        "TRULYBOT_PUBLIC_URL": "http://127.0.0.1:9"})
@@ -61,8 +61,34 @@ def env(tmp_path):
 
 
 @pytest.fixture
-def make_api(env, aiohttp_client):
+def pg_env(tmp_path):
+    """Like ``env`` on a fresh PostgreSQL database (created and dropped around the test)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from tests.support.servers import require_postgres
+
+    base = require_postgres()
+    name = "trulybot_api_" + uuid.uuid4().hex[:12]
+    admin = create_engine(base, future=True, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    e = Env(tmp_path, base.rsplit("/", 1)[0] + "/" + name)
+    try:
+        yield e
+    finally:
+        e.engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def make_api(request, aiohttp_client):
     """Build the bot service with the API and return a test client; ``public`` is filled in."""
+
+    env = request.getfixturevalue("pg_env" if "pg_env" in request.fixturenames else "env")
 
     async def build(app_setup: Optional[Callable[[web.Application], None]] = None, **config_overrides: Any):
         from plugins.http import StoreHttpClient

@@ -227,3 +227,31 @@ async def test_orders_on_a_down_store_is_502_with_json(env, make_api, woo):
     resp = await client.post("/api/integrations/woocommerce/orders", headers=merchant.headers,
                              json={"store_id": store["id"], "order_number": "1001"})
     assert resp.status == 502 and (await resp.json())["error"]["code"] == "store_unreachable"
+
+
+def test_api_config_from_environment(tmp_path):
+    from bot.api.config import load_api_config
+    from bot.settings import load_settings
+
+    demo = load_settings({"TRULYBOT_DATA_DIR": str(tmp_path)})
+    config = load_api_config(demo, {"TRULYBOT_SHOPIFY_API_BASE_URL": "http://127.0.0.1:8102/"})
+    assert config.shopify_configured and config.shopify_api_base_url == "http://127.0.0.1:8102"
+    assert config.allow_http_loopback is True
+    prod = load_settings({"TRULYBOT_DATA_DIR": str(tmp_path), "TRULYBOT_MODE": "production",
+                          "TRULYBOT_CHANNEL_SECRET": "c" * 40, "TRULYBOT_SESSION_SECRET": "s" * 40})
+    config = load_api_config(prod, {"TRULYBOT_SHOPIFY_API_BASE_URL": "https://evil.example",
+                                    "TRULYBOT_HEALTH_CHECK_INTERVAL": "nonsense"})
+    assert config.shopify_api_base_url is None and not config.shopify_configured and config.allow_http_loopback is False
+    assert config.health_check_interval == 300
+    config = load_api_config(prod, {"TRULYBOT_SHOPIFY_API_KEY": "k", "TRULYBOT_SHOPIFY_API_SECRET": "s",
+                                    "TRULYBOT_HEALTH_CHECK_INTERVAL": "1"})
+    assert config.shopify_configured and config.health_check_interval == 5
+
+
+async def test_production_refuses_plain_http_and_loopback_stores(env, make_api):
+    client = await make_api(allow_http_loopback=False)
+    merchant = env.merchant()
+    for url in ("http://127.0.0.1:8101", "https://127.0.0.1", "https://localhost", "https://shop.local", "https://[::1]"):
+        resp = await client.post("/api/integrations/woocommerce/connect", headers=merchant.headers, json={
+            "store_url": url, "consumer_key": "ck_12345678", "consumer_secret": "cs_12345678"})
+        assert resp.status == 422, url
