@@ -25,7 +25,7 @@ from bot.api.keys import API_CONFIG
 from bot.api.metrics import STORE_CONNECTIONS
 from bot.api.platforms import call, connection, connection_for, map_platform_error
 from bot.api.registry import Param, route
-from bot.api.stores import default_widget, iso, owned_store, store_dict
+from bot.api.stores import default_widget, invalidate_widget_cache, iso, owned_store, store_dict
 from bot.api.validation import query_int, query_str, read_json, store_base_url, validation_error
 from bot.db.models import StoreIntegration, utcnow
 from bot.logs import mask_order_number
@@ -125,6 +125,7 @@ def _delete(session: Session, merchant_id: int, store_id: int) -> Dict[str, Any]
 async def delete_integration(request: web.Request, me: MerchantIdentity) -> web.Response:
     store_id = query_int(request, "id", required=True)
     shown = await in_db(request.app, _delete, me.merchant_id, store_id)
+    invalidate_widget_cache(request.app)
     return web.json_response({"deleted": shown["id"], "store": shown})
 
 
@@ -170,7 +171,9 @@ def _platform_param(request: web.Request) -> str:
 async def disconnect(request: web.Request, me: MerchantIdentity) -> web.Response:
     platform = _platform_param(request)
     body = await read_json(request, DISCONNECT_SCHEMA)
-    return web.json_response(await in_db(request.app, _disconnect, me.merchant_id, body["id"], platform))
+    result = await in_db(request.app, _disconnect, me.merchant_id, body["id"], platform)
+    invalidate_widget_cache(request.app)
+    return web.json_response(result)
 
 
 # --- WooCommerce: keys ---------------------------------------------------------------------------

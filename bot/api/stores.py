@@ -77,3 +77,15 @@ def store_dict(store: StoreIntegration) -> Dict[str, Any]:
             "error": webhooks.get("error"),
         },
     }
+
+
+def invalidate_widget_cache(app: Any) -> None:
+    """Make this process's gateway re-read widget settings now (other replicas: within its cache TTL)."""
+    try:
+        from bot.gateway.state import GATEWAY
+    except ImportError:
+        return
+    gateway = app.get(GATEWAY)
+    stores = getattr(gateway, "stores", None)
+    if stores is not None and hasattr(stores, "clear"):
+        stores.clear()

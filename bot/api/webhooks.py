@@ -30,6 +30,7 @@ from bot.api.keys import API_CONFIG, DEDUPE, REDACTORS, WEBHOOK_WORKER
 from bot.api.metrics import WEBHOOKS, safe_topic
 from bot.api.registry import Param, route
 from bot.api.shopify_oauth import verify_webhook_hmac
+from bot.api.stores import invalidate_widget_cache
 from bot.api.validation import SHOP_DOMAIN_RE
 from bot.api.webhook_registration import woo_secret
 from bot.db.models import StoreIntegration, UserActivity
@@ -267,6 +268,7 @@ async def process(app: web.Application, job: Job) -> None:
         await _order_update(app, job, *_shopify_order_fields(job.topic, job.payload))
     elif job.topic == "app/uninstalled":
         await in_db(app, _uninstalled, job.store_id)
+        invalidate_widget_cache(app)
     elif job.topic == "customers/data_request":
         await in_db(app, _data_request, job.store_id, job.payload)
     elif job.topic == "customers/redact":
@@ -446,6 +448,7 @@ async def _shop_redact(app: web.Application, shop: str) -> None:
         conversations = await in_db(app, _conversations_of_store, store_id)
         await _run_redactors(app, store_id, conversations)
     await in_db(app, _delete_shop, shop)
+    invalidate_widget_cache(app)
 
 
 Redactor = Callable[[web.Application, int, List[str]], Awaitable[None]]

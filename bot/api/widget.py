@@ -14,8 +14,8 @@ from bot import activity
 from bot.api.auth import MerchantIdentity, merchant_required
 from bot.api.db import in_db
 from bot.api.registry import Param, route
-from bot.api.stores import default_widget, iso, owned_store
-from bot.api.validation import COLOR_RE, check, origin, path_int, read_json, unique, validation_error
+from bot.api.stores import default_widget, invalidate_widget_cache, iso, owned_store
+from bot.api.validation import COLOR_RE, origin, path_int, read_json, unique, validation_error
 from bot.db.models import WidgetConfig
 
 MAX_ORIGINS = 20
@@ -36,7 +36,11 @@ WIDGET_SCHEMA: Dict[str, Any] = {
         "position": {"type": "string", "enum": ["left", "right"]},
         "avatar_url": {"type": ["string", "null"], "maxLength": 500},
         "allowed_origins": {"type": "array", "maxItems": MAX_ORIGINS, "items": _text(8, 300)},
-        "quick_replies": {"type": "array", "maxItems": MAX_QUICK_REPLIES, "items": _text(1, 60)},
+        "quick_replies": {"type": "array", "maxItems": MAX_QUICK_REPLIES, "items": {"oneOf": [
+            _text(1, 60),
+            {"type": "object", "additionalProperties": False, "required": ["title"],
+             "properties": {"title": _text(1, 60), "payload": _text(1, 200)}},
+        ]}},
         "policies": {
             "type": "object", "additionalProperties": False,
             "properties": {k: {"type": ["string", "null"], "maxLength": 2000} for k in POLICY_KEYS},
@@ -58,12 +62,22 @@ def widget_dict(widget: WidgetConfig, widget_id: str) -> Dict[str, Any]:
         "position": widget.position,
         "avatar_url": widget.avatar_url,
         "allowed_origins": list(widget.allowed_origins or []),
-        "quick_replies": [q for q in (widget.quick_replies or []) if isinstance(q, str)],
+        "quick_replies": _replies_out(widget.quick_replies),
         "policies": {k: policies.get(k) for k in POLICY_KEYS},
         "locale": widget.locale,
         "enabled": bool(widget.enabled),
         "updated_at": iso(widget.updated_at),
     }
+
+
+def _replies_out(value: Any) -> list:
+    out = []
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, str):
+            item = {"title": item, "payload": item}
+        if isinstance(item, dict) and isinstance(item.get("title"), str):
+            out.append({"title": item["title"], "payload": item.get("payload") or item["title"]})
+    return out
 
 
 def _get(session: Session, merchant_id: int, store_id: int) -> Dict[str, Any]:
@@ -79,10 +93,16 @@ def _clean(body: Dict[str, Any]) -> Dict[str, Any]:
     if "allowed_origins" in out:
         out["allowed_origins"] = unique([origin(o, f"allowed_origins/{i}") for i, o in enumerate(out["allowed_origins"])])
     if "quick_replies" in out:
-        replies = [q.strip() for q in out["quick_replies"]]
-        if any(not q for q in replies):
-            raise validation_error("quick replies must not be blank", "quick_replies")
-        out["quick_replies"] = unique(replies)
+        replies, titles = [], []
+        for i, item in enumerate(out["quick_replies"]):
+            title = (item if isinstance(item, str) else item["title"]).strip()
+            payload = (item.get("payload") if isinstance(item, dict) else None) or title
+            if not title or not payload.strip():
+                raise validation_error("quick replies must not be blank", f"quick_replies/{i}")
+            if title not in titles:
+                titles.append(title)
+                replies.append({"title": title, "payload": payload.strip()})
+        out["quick_replies"] = replies
     for key in ("title", "greeting"):
         if key in out:
             out[key] = out[key].strip()
@@ -136,5 +156,6 @@ async def get_widget(request: web.Request, me: MerchantIdentity) -> web.Response
 async def put_widget(request: web.Request, me: MerchantIdentity) -> web.Response:
     store_id = path_int(request, "id")
     body = _clean(await read_json(request, WIDGET_SCHEMA))
-    check(WIDGET_SCHEMA, body)
-    return web.json_response(await in_db(request.app, _put, me.merchant_id, store_id, body))
+    result = await in_db(request.app, _put, me.merchant_id, store_id, body)
+    invalidate_widget_cache(request.app)
+    return web.json_response(result)

@@ -30,7 +30,8 @@ async def test_widget_get_and_put(env, make_api):
     assert resp.status == 200 and cfg["position"] == "right" and cfg["title"]
     change = {"title": "  Help  ", "primary_color": "#ABC", "text_color": "#ffffff", "position": "left",
               "allowed_origins": ["https://shop.example", "https://shop.example:443", "http://localhost:3000"],
-              "quick_replies": ["Where is my order?", "Returns"], "locale": "de-DE",
+              "quick_replies": ["Where is my order?", {"title": "Returns", "payload": "/return_refund"}, "Returns"],
+              "locale": "de-DE",
               "policies": {"shipping": "3-5 days", "returns": None}, "avatar_url": "https://cdn.example/a.png"}
     resp = await client.put(f"/api/integrations/{sid}/widget", json=change, headers=merchant.headers)
     cfg = await resp.json()
@@ -39,7 +40,13 @@ async def test_widget_get_and_put(env, make_api):
     assert cfg["allowed_origins"] == ["https://shop.example", "http://localhost:3000"]
     assert cfg["policies"] == {"shipping": "3-5 days", "returns": None, "cancellation": None}
     again = await (await client.get(f"/api/integrations/{sid}/widget", headers=merchant.headers)).json()
-    assert again["quick_replies"] == ["Where is my order?", "Returns"] and again["locale"] == "de-DE"
+    assert again["quick_replies"] == [{"title": "Where is my order?", "payload": "Where is my order?"},
+                                      {"title": "Returns", "payload": "/return_refund"}]
+    assert again["locale"] == "de-DE"
+    # what the gateway serves to the widget is what the merchant set
+    public = await (await client.get(f"/api/widget/config/{cfg['widget_id']}")).json()
+    assert public["quick_replies"] == again["quick_replies"] and public["title"] == "Help"
+    assert public["primary_color"] == "#abc" and public["position"] == "left"
     acts = await (await client.get("/api/activities?type=config_changed", headers=merchant.headers)).json()
     assert acts["total"] == 1 and "allowed_origins" in acts["items"][0]["details"]["fields"]
 
@@ -53,7 +60,9 @@ async def test_widget_get_and_put(env, make_api):
     {"allowed_origins": ["https://user@a.example"]}, {"allowed_origins": ["https://a.example:99999"]},
     {"allowed_origins": ["https://bad_host.example"]}, {"allowed_origins": ["https://*.example.com"]},
     {"allowed_origins": ["https://a.example"] * 21}, {"quick_replies": ["a"] * 7}, {"quick_replies": [""]},
-    {"quick_replies": [" "]}, {"quick_replies": [1]}, {"policies": {"privacy": "x"}}, {"policies": {"shipping": "x" * 2001}},
+    {"quick_replies": [" "]}, {"quick_replies": [1]}, {"quick_replies": [{"payload": "x"}]},
+    {"quick_replies": [{"title": "a", "payload": ""}]}, {"quick_replies": [{"title": "a", "extra": 1}]},
+    {"quick_replies": [{"title": " ", "payload": "x"}]}, {"policies": {"privacy": "x"}}, {"policies": {"shipping": "x" * 2001}},
     {"locale": "english"}, {"enabled": "yes"}, {"avatar_url": "http://cdn.example/a.png"}, {"avatar_url": "javascript:alert(1)"},
     {"unknown": 1},
 ])
@@ -115,3 +124,17 @@ async def test_activities_paging_and_filters(env, make_api):
     assert (await client.get(f"/api/activities?store_id={s3}", headers=h)).status == 404
     other_view = await (await client.get("/api/activities", headers=other.headers)).json()
     assert other_view["total"] == 1
+
+
+async def test_widget_changes_reach_the_gateway_at_once(env, make_api):
+    client = await make_api()
+    merchant = env.merchant()
+    sid = add_store(env, merchant.id)
+    cfg = await (await client.get(f"/api/integrations/{sid}/widget", headers=merchant.headers)).json()
+    before = await (await client.get(f"/api/widget/config/{cfg['widget_id']}")).json()
+    assert before["title"] == "Order help"
+    assert (await client.put(f"/api/integrations/{sid}/widget", json={"title": "New"}, headers=merchant.headers)).status == 200
+    after = await (await client.get(f"/api/widget/config/{cfg['widget_id']}")).json()
+    assert after["title"] == "New"
+    assert (await client.delete(f"/api/integrations?id={sid}", headers=merchant.headers)).status == 200
+    assert (await client.get(f"/api/widget/config/{cfg['widget_id']}")).status == 404
