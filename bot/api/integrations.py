@@ -226,11 +226,25 @@ async def _connect_keys(request: web.Request, me: MerchantIdentity, body: Dict[s
     creds = {"consumer_key": body["consumer_key"], "consumer_secret": body["consumer_secret"]}
     info = await _check(app, connection(app, "woocommerce", store_url, creds), "connect")
     name = body.get("display_name") or str(info.get("name") or "") or _default_name(store_url)
-    widget_id = _new_store_widget_id()
+    existing = await in_db(app, _existing_woo, me.merchant_id, store_url)
+    widget_id = existing[1] if existing else _new_store_widget_id()
     secret, secret_encrypted = hooks.new_woo_secret(app, widget_id)
 
     def save(session: Session) -> Tuple[int, str]:
         config = {"site": _site_info(info), "webhooks": {"topics": [], "error": None, "secret_encrypted": secret_encrypted}}
+        if existing:
+            store = owned_store(session, me.merchant_id, existing[0], "woocommerce")
+            set_credentials(store, app[appkeys.KEY_RING], creds)
+            kept = {k: v for k, v in (store.config or {}).items() if k not in ("health", "wc_auth")}
+            store.config = {**kept, **config}
+            store.status = "active"
+            store.last_success_at = store.last_checked_at = utcnow()
+            store.last_error = None
+            if body.get("display_name"):
+                store.display_name = name[:200]
+            activity.record_activity(session, me.merchant_id, activity.CONNECT, f"Store reconnected: {store.display_name}",
+                                     store.id, {"platform": "woocommerce", "reconnected": True})
+            return store.id, store.widget_id
         created = _save_new_store_with_widget(session, app, me.merchant_id, "woocommerce", store_url, name[:200], creds,
                                               widget_id, config)
         return created.id, created.widget_id
@@ -238,7 +252,16 @@ async def _connect_keys(request: web.Request, me: MerchantIdentity, body: Dict[s
     store_id, wid = await in_db(app, save)
     conn = connection(app, "woocommerce", store_url, creds, store_id=store_id)
     shown = await _finish_webhooks(app, store_id, "woocommerce", conn, wid, secret, secret_encrypted)
-    return web.json_response(shown, status=201)
+    invalidate_widget_cache(app)
+    return web.json_response(shown, status=200 if existing else 201)
+
+
+def _existing_woo(session: Session, merchant_id: int, store_url: str) -> Optional[Tuple[int, str]]:
+    """The merchant's WooCommerce store at ``store_url`` (connecting it again updates its keys)."""
+    row = session.execute(select(StoreIntegration.id, StoreIntegration.widget_id).where(
+        StoreIntegration.user_id == merchant_id, StoreIntegration.platform == "woocommerce",
+        StoreIntegration.store_url == store_url, StoreIntegration.status != "pending")).first()
+    return (row[0], row[1]) if row else None
 
 
 def _save_new_store_with_widget(session: Session, app: web.Application, merchant_id: int, platform: str, store_url: str,

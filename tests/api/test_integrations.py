@@ -255,3 +255,18 @@ async def test_production_refuses_plain_http_and_loopback_stores(env, make_api):
         resp = await client.post("/api/integrations/woocommerce/connect", headers=merchant.headers, json={
             "store_url": url, "consumer_key": "ck_12345678", "consumer_secret": "cs_12345678"})
         assert resp.status == 422, url
+
+
+async def test_connecting_the_same_store_again_updates_its_keys(env, make_api, woo):
+    client = await make_api()
+    merchant = env.merchant()
+    first = await (await connect_woo(client, merchant, woo)).json()
+    await client.post("/api/integrations/woocommerce/disconnect", json={"id": first["id"]}, headers=merchant.headers)
+    resp = await connect_woo(client, merchant, woo, display_name="Renamed")
+    again = await resp.json()
+    assert resp.status == 200 and again["id"] == first["id"] and again["widget_id"] == first["widget_id"]
+    assert again["status"] == "active" and again["display_name"] == "Renamed" and again["health"]["credentials_valid"]
+    assert len((await (await client.get("/api/integrations", headers=merchant.headers)).json())["items"]) == 1
+    other = env.merchant("Other")
+    resp = await connect_woo(client, other, woo)
+    assert resp.status == 201 and (await resp.json())["id"] != first["id"]
