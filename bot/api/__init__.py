@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from aiohttp import web
+    from aiohttp import web  # noqa: F401
 
 
 def setup_api(app: "web.Application") -> None:

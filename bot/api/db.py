@@ -6,7 +6,6 @@ from typing import Any, Callable, TypeVar
 
 from aiohttp import web
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session
 
 from bot import appkeys
 from bot.api.errors import ApiError, DatabaseUnavailable
@@ -47,4 +46,4 @@ async def in_db(app: web.Application, fn: Callable[..., T], *args: Any) -> T:
         raise
 
 
-__all__ = ["in_db", "run_in_session", "is_database_outage", "Session"]
+__all__ = ["in_db", "run_in_session", "is_database_outage"]

@@ -20,12 +20,12 @@ from bot import activity, appkeys
 from bot.api import webhook_registration as hooks
 from bot.api.auth import MerchantIdentity, merchant_required
 from bot.api.db import in_db
-from bot.api.errors import ApiError, not_found
+from bot.api.errors import ApiError
 from bot.api.keys import API_CONFIG
 from bot.api.metrics import STORE_CONNECTIONS
 from bot.api.platforms import call, connection, connection_for, map_platform_error
 from bot.api.registry import Param, route
-from bot.api.stores import default_widget, invalidate_widget_cache, iso, owned_store, store_dict
+from bot.api.stores import default_widget, invalidate_widget_cache, owned_store, store_dict
 from bot.api.validation import query_int, query_str, read_json, store_base_url, validation_error
 from bot.db.models import StoreIntegration, utcnow
 from bot.logs import mask_order_number
@@ -334,7 +334,7 @@ async def _connect_wc_auth(request: web.Request, me: MerchantIdentity, body: Dic
 
 
 @route("POST", "/api/integrations/woocommerce/connect", summary="Connect a WooCommerce store with REST keys, or start the wc-auth flow",
-       tag="integrations", body=WOO_CONNECT_SCHEMA, responses={201: "Store", 202: "WcAuthStart", 422: "Error", 429: "Error"})
+       tag="integrations", body=WOO_CONNECT_SCHEMA, responses={200: "Store", 201: "Store", 202: "WcAuthStart", 422: "Error", 429: "Error"})
 @merchant_required
 async def woocommerce_connect(request: web.Request, me: MerchantIdentity) -> web.Response:
     body = await read_json(request, WOO_CONNECT_SCHEMA)
@@ -529,5 +529,3 @@ async def search_orders(request: web.Request, me: MerchantIdentity) -> web.Respo
     results = await asyncio.gather(*(one(c) for c in targets))
     return web.json_response({"results": list(results)})
 
-
-__all__ = ["html_page", "iso", "not_found"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Awaitable, Callable, Dict, Iterable, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Optional, TypeVar
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
@@ -168,4 +168,4 @@ async def metrics_handler(request: web.Request) -> web.Response:
 
 __all__ = ["WS_SESSIONS", "TURNS", "ORDER_LOOKUPS", "STORE_CALLS", "STORE_CALL_LATENCY", "STORE_CALL_ERRORS",
            "STORE_CONNECTIONS", "CONNECTED_STORES", "HTTP_REQUESTS", "HTTP_LATENCY", "WEBHOOKS",
-           "timed_store_call", "metrics_handler", "setup_metrics", "Iterable", "Dict"]
+           "timed_store_call", "metrics_handler", "setup_metrics"]

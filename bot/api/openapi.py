@@ -6,7 +6,7 @@ from typing import Any, Dict
 
 from aiohttp import web
 
-from bot.api.registry import ROUTES, Param, route
+from bot.api.registry import ROUTES, route
 
 _nullable_str = {"type": "string", "nullable": True}
 
@@ -174,5 +174,3 @@ async def openapi_json(request: web.Request) -> web.Response:
 
     return web.json_response(build_spec(request.app[API_CONFIG].public_url), headers={"Cache-Control": "no-cache"})
 
-
-__all__ = ["build_spec", "Param"]

@@ -6,7 +6,7 @@ import ipaddress
 import json
 import re
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -263,4 +263,4 @@ def unique(items: List[str]) -> List[str]:
 
 
 __all__ = ["read_json", "check", "query_int", "query_str", "query_datetime", "path_int", "store_base_url",
-           "origin", "https_url", "shop_domain", "validation_error", "SHOP_DOMAIN_RE", "COLOR_RE", "Tuple"]
+           "origin", "https_url", "shop_domain", "validation_error", "SHOP_DOMAIN_RE", "COLOR_RE"]

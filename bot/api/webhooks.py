@@ -21,7 +21,7 @@ from aiohttp import web
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot import activity, appkeys
+from bot import activity
 from bot.api import push
 from bot.api.db import in_db, is_database_outage
 from bot.api.dedupe import Dedupe
@@ -466,4 +466,4 @@ async def _run_redactors(app: web.Application, store_id: Optional[int], conversa
         await redactor(app, store_id, conversations)
 
 
-__all__ = ["WebhookWorker", "webhook_worker_ctx", "woo_signature", "appkeys"]
+__all__ = ["WebhookWorker", "webhook_worker_ctx", "woo_signature"]

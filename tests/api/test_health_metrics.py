@@ -7,8 +7,6 @@ import pytest
 from sqlalchemy import select
 
 from bot import activity
-from bot.api.db import run_in_session
-from bot.api.keys import API_CONFIG
 from bot.db.models import StoreIntegration, UserActivity
 from bot.health_checks import backoff_seconds, run_health_checks_once
 

@@ -8,7 +8,6 @@ import json
 from urllib.parse import urlsplit
 
 import aiohttp
-import pytest
 from sqlalchemy import func, select
 
 from bot import activity
