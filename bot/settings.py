@@ -62,6 +62,10 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("TRULYBOT_CHANNEL_SECRET", "(generated in demo mode)", "Shared secret signing bot service → Rasa requests (at least 32 characters)."),
     Variable("TRULYBOT_SESSION_SECRET", "(generated in demo mode)", "Secret signing widget session tokens and cookies (at least 32 characters)."),
     Variable("TRULYBOT_TRUSTED_PROXIES", "(none)", "Comma-separated IPs/CIDRs whose X-Forwarded-For is believed."),
+    Variable("TRULYBOT_SHOPIFY_API_KEY", "(demo app in demo mode)", "Client id of your Shopify app (OAuth installs, webhook HMAC)."),
+    Variable("TRULYBOT_SHOPIFY_API_SECRET", "(demo app in demo mode)", "Client secret of your Shopify app."),
+    Variable("TRULYBOT_SHOPIFY_API_BASE_URL", "(https://<shop>)", "Send Shopify calls to this base URL instead (emulators; honoured for loopback URLs or in demo mode only)."),
+    Variable("TRULYBOT_HEALTH_CHECK_INTERVAL", "300", "Seconds between background checks of each connected store (failures back off up to an hour)."),
     Variable("TRULYBOT_PLUGINS", "(all installed)", "Comma-separated allow-list of platform plugins to load (read by plugins.manager)."),
     Variable("TRULYBOT_DISABLED_PLUGINS", "(none)", "Comma-separated platform plugins not to load (read by plugins.manager)."),
     Variable("TRULYBOT_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
@@ -103,6 +107,10 @@ class Settings:
     log_format: str = "text"
     restart_limit: int = 3
     startup_timeout: int = 180
+    shopify_api_key: Optional[str] = None
+    shopify_api_secret: Optional[str] = None
+    shopify_api_base_url: Optional[str] = None
+    health_check_interval: int = 300
 
     @property
     def demo(self) -> bool:
@@ -183,6 +191,10 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         log_format=read.choice("TRULYBOT_LOG_FORMAT", "text", LOG_FORMATS),
         restart_limit=read.integer("TRULYBOT_RESTART_LIMIT", 3, minimum=0, maximum=100),
         startup_timeout=read.integer("TRULYBOT_STARTUP_TIMEOUT", 180, minimum=5, maximum=3600),
+        shopify_api_key=read.optional("TRULYBOT_SHOPIFY_API_KEY"),
+        shopify_api_secret=read.optional("TRULYBOT_SHOPIFY_API_SECRET"),
+        shopify_api_base_url=read.optional_http_url("TRULYBOT_SHOPIFY_API_BASE_URL"),
+        health_check_interval=read.integer("TRULYBOT_HEALTH_CHECK_INTERVAL", 300, minimum=5, maximum=86400),
     )
     if read.errors:
         raise SettingsError("; ".join(read.errors))
@@ -265,6 +277,14 @@ class _Reader:
             return raw
 
         return self._parse(name, default, parse, "an http:// or https:// URL")
+
+    def optional_http_url(self, name: str) -> Optional[str]:
+        def parse(raw: str) -> str:
+            if not raw.startswith(("http://", "https://")) or len(raw) < 10:
+                raise ValueError(raw)
+            return raw.rstrip("/")
+
+        return self._parse(name, None, parse, "an http:// or https:// URL")
 
     def database_url(self, name: str, default: str) -> str:
         def parse(raw: str) -> str:

@@ -1,6 +1,6 @@
-"""Configuration of the merchant API (read from ``TRULYBOT_*`` variables on top of Settings).
+"""Configuration of the merchant API, derived from :class:`bot.settings.Settings`.
 
-These variables are not (yet) part of :mod:`bot.settings`; they are documented in docs/api.md.
+The variables below are read and validated by :mod:`bot.settings` (README, configuration reference).
 
 ``TRULYBOT_SHOPIFY_API_KEY`` / ``TRULYBOT_SHOPIFY_API_SECRET``
     the Shopify app's client id and secret (OAuth and webhook HMAC). Demo mode falls back to the
@@ -56,10 +56,9 @@ class ApiConfig:
         return bool(self.shopify_api_key and self.shopify_api_secret)
 
 
-def load_api_config(settings: Settings, environ: Optional[Mapping[str, str]] = None) -> ApiConfig:
-    env = os.environ if environ is None else environ
-    key = (env.get("TRULYBOT_SHOPIFY_API_KEY") or "").strip() or None
-    secret = (env.get("TRULYBOT_SHOPIFY_API_SECRET") or "").strip() or None
+def load_api_config(settings: Settings) -> ApiConfig:
+    """The API's configuration from the validated settings (Shopify app, health-check interval)."""
+    key, secret = settings.shopify_api_key, settings.shopify_api_secret
     if settings.demo and not (key and secret):
         key, secret = DEMO_SHOPIFY_API_KEY, DEMO_SHOPIFY_API_SECRET
         try:  # the Shopify emulator's demo app, so the demo OAuth flow works out of the box
@@ -68,11 +67,8 @@ def load_api_config(settings: Settings, environ: Optional[Mapping[str, str]] = N
             key, secret = DEMO_API_KEY, DEMO_API_SECRET
         except ImportError:
             pass
-    try:
-        interval = float(env.get("TRULYBOT_HEALTH_CHECK_INTERVAL") or 300)
-    except ValueError:
-        interval = 300.0
-    base_override = (env.get("TRULYBOT_SHOPIFY_API_BASE_URL") or "").strip().rstrip("/") or None
+    interval = settings.health_check_interval
+    base_override = settings.shopify_api_base_url
     if base_override and not settings.demo:
         from urllib.parse import urlsplit
 
@@ -88,7 +84,7 @@ def load_api_config(settings: Settings, environ: Optional[Mapping[str, str]] = N
         shopify_api_secret=secret,
         shopify_api_base_url=base_override,
         allow_http_loopback=settings.demo,
-        health_check_interval=max(5.0, interval),
+        health_check_interval=float(interval),
         redis_url=settings.redis_url,
         demo_shopify_url=settings.emulator_url("shopify") if settings.demo else None,
     )

@@ -229,22 +229,25 @@ async def test_orders_on_a_down_store_is_502_with_json(env, make_api, woo):
     assert resp.status == 502 and (await resp.json())["error"]["code"] == "store_unreachable"
 
 
-def test_api_config_from_environment(tmp_path):
-    from bot.api.config import load_api_config
-    from bot.settings import load_settings
+def test_api_config_from_settings(tmp_path):
+    import pytest
 
-    demo = load_settings({"TRULYBOT_DATA_DIR": str(tmp_path)})
-    config = load_api_config(demo, {"TRULYBOT_SHOPIFY_API_BASE_URL": "http://127.0.0.1:8102/"})
+    from bot.api.config import load_api_config
+    from bot.settings import SettingsError, load_settings
+
+    demo = load_settings({"TRULYBOT_DATA_DIR": str(tmp_path), "TRULYBOT_SHOPIFY_API_BASE_URL": "http://127.0.0.1:8102/"})
+    config = load_api_config(demo)
     assert config.shopify_configured and config.shopify_api_base_url == "http://127.0.0.1:8102"
     assert config.allow_http_loopback is True
-    prod = load_settings({"TRULYBOT_DATA_DIR": str(tmp_path), "TRULYBOT_MODE": "production",
-                          "TRULYBOT_CHANNEL_SECRET": "c" * 40, "TRULYBOT_SESSION_SECRET": "s" * 40})
-    config = load_api_config(prod, {"TRULYBOT_SHOPIFY_API_BASE_URL": "https://evil.example",
-                                    "TRULYBOT_HEALTH_CHECK_INTERVAL": "nonsense"})
+    production = {"TRULYBOT_DATA_DIR": str(tmp_path), "TRULYBOT_MODE": "production",
+                  "TRULYBOT_CHANNEL_SECRET": "c" * 40, "TRULYBOT_SESSION_SECRET": "s" * 40}
+    config = load_api_config(load_settings({**production, "TRULYBOT_SHOPIFY_API_BASE_URL": "https://evil.example"}))
     assert config.shopify_api_base_url is None and not config.shopify_configured and config.allow_http_loopback is False
     assert config.health_check_interval == 300
-    config = load_api_config(prod, {"TRULYBOT_SHOPIFY_API_KEY": "k", "TRULYBOT_SHOPIFY_API_SECRET": "s",
-                                    "TRULYBOT_HEALTH_CHECK_INTERVAL": "1"})
+    with pytest.raises(SettingsError, match="TRULYBOT_HEALTH_CHECK_INTERVAL"):
+        load_settings({**production, "TRULYBOT_HEALTH_CHECK_INTERVAL": "nonsense"})
+    config = load_api_config(load_settings({**production, "TRULYBOT_SHOPIFY_API_KEY": "k", "TRULYBOT_SHOPIFY_API_SECRET": "s",
+                                            "TRULYBOT_HEALTH_CHECK_INTERVAL": "5"}))
     assert config.shopify_configured and config.health_check_interval == 5
 
 
