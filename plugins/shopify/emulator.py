@@ -606,7 +606,9 @@ def create_app(orders: Optional[List[Dict[str, Any]]] = None, **options: Any) ->
     app.router.add_post("/admin/api/{version}/graphql.json", graphql_handler)
     app.router.add_get("/admin/oauth/authorize", oauth_authorize)
     app.router.add_post("/admin/oauth/access_token", oauth_access_token)
-    return app
+    from plugins.shopify.emulator_webhooks import install  # webhook subscriptions (imports this module)
+
+    return install(app)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

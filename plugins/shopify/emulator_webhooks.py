@@ -128,7 +128,9 @@ async def _routes(request: web.Request, handler: Any) -> web.StreamResponse:
 
 
 def install(app: web.Application) -> web.Application:
-    """Mount the add-on on an emulator app (before it starts); returns ``app``."""
+    """Mount the add-on on an emulator app (before it starts); returns ``app``. Idempotent."""
+    if SUBSCRIPTIONS_KEY in app:
+        return app
     app[SUBSCRIPTIONS_KEY] = []
     app.middlewares.append(_routes)
     return app

@@ -336,7 +336,9 @@ def create_app(orders: Optional[List[Dict[str, Any]]] = None, **options: Any) ->
     app.router.add_get("/wp-json/wc/v3/system_status", system_status)
     app.router.add_get("/wp-json/wc-shipment-tracking/v3/orders/{id}/shipment-trackings", shipment_trackings)
     app.router.add_route("*", "/wp-json/{tail:.*}", no_route)
-    return app
+    from plugins.woocommerce.emulator_auth import install  # wc-auth and webhooks (imports this module)
+
+    return install(app)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

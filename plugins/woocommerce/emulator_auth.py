@@ -143,7 +143,9 @@ async def _routes(request: web.Request, handler: Any) -> web.StreamResponse:
 
 
 def install(app: web.Application) -> web.Application:
-    """Mount the add-on on an emulator app (before it starts); returns ``app``."""
+    """Mount the add-on on an emulator app (before it starts); returns ``app``. Idempotent."""
+    if WEBHOOKS_KEY in app:
+        return app
     app[WEBHOOKS_KEY] = []
     app[LAST_AUTH_KEY] = {}
     app.middlewares.append(_routes)
