@@ -10,11 +10,13 @@ from aiohttp import web
 from bot import appkeys
 from bot.crypto import load_key_ring
 from bot.db import make_engine, make_sessionmaker
+from bot.api import setup_api
 from bot.gateway import setup_gateway
 from bot.health import health, live
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from bot.shared_secrets import with_secrets
+from bot.transcripts import setup_transcripts
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_http)
     app.router.add_get("/health", health)
     app.router.add_get("/health/live", live)
-    __import__("bot.api", fromlist=["setup_api"]).setup_api(app)  # merchant API, webhooks, metrics (issue 8)
+    setup_api(app)  # merchant API, webhooks, metrics
+    setup_transcripts(app)  # privacy webhooks erase transcripts from Rasa's tracker store
     setup_gateway(app)
     return app

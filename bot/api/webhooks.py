@@ -35,6 +35,7 @@ from bot.api.validation import SHOP_DOMAIN_RE
 from bot.api.webhook_registration import woo_secret
 from bot.db.models import StoreIntegration, UserActivity
 from bot.logs import mask_order_number
+from bot.transcripts import TRACKER_ENGINE, conversations_of_store
 
 logger = logging.getLogger(__name__)
 
@@ -445,8 +446,11 @@ async def _shop_redact(app: web.Application, shop: str) -> None:
     ids = await in_db(app, lambda s: [i for i in s.execute(select(StoreIntegration.id).where(
         StoreIntegration.shop_domain == shop)).scalars()])
     for store_id in ids:
-        conversations = await in_db(app, _conversations_of_store, store_id)
-        await _run_redactors(app, store_id, conversations)
+        conversations = set(await in_db(app, _conversations_of_store, store_id))
+        if TRACKER_ENGINE in app:  # every transcript of the shop, not only those with an order lookup
+            conversations.update(await asyncio.get_running_loop().run_in_executor(
+                None, conversations_of_store, app[TRACKER_ENGINE], store_id))
+        await _run_redactors(app, store_id, sorted(conversations))
     await in_db(app, _delete_shop, shop)
     invalidate_widget_cache(app)
 

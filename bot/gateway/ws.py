@@ -10,7 +10,8 @@ from typing import Any, Dict, List, Optional
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot import appkeys
+from bot import activity, appkeys
+from bot.api.metrics import TURNS, WS_SESSIONS
 from bot.gateway.addresses import client_address, client_hash
 from bot.gateway.hub import Conversation
 from bot.gateway.ratelimit import SlidingWindow
@@ -34,6 +35,24 @@ APOLOGY = {
     "unavailable": "Sorry, I can't answer right now. Please try again in a moment.",
     "internal": "Sorry, something went wrong on our side. Please try again.",
 }
+
+
+def note_activity(app: web.Application, store_id: int, kind: str, title: str, details: Dict[str, Any]) -> None:
+    """Record an activity entry in a worker thread without delaying the shopper (failures are logged)."""
+    def run() -> None:
+        try:
+            activity.record_for_store(app[appkeys.DB_SESSIONS], store_id, kind, title, details)
+        except Exception:  # noqa: BLE001 - analytics must never break the socket
+            logger.warning("could not record %s activity", kind, exc_info=True)
+
+    asyncio.get_running_loop().run_in_executor(None, run)
+
+
+def own_origin(app: web.Application) -> str:
+    """The bot service's own origin (its pages, e.g. the dashboard's widget preview, may open any widget)."""
+    url = app[appkeys.SETTINGS].public_url.rstrip("/")
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}" if rest else ""
 
 
 def _error(code: str, message: str, reply_to: Optional[str] = None) -> Dict[str, Any]:
@@ -194,7 +213,7 @@ class Connection:
             await self.send(_error("unknown_widget", "this chat widget is not available"))
             await self.close(CLOSE_POLICY, "unknown widget")
             return
-        if not self.origin or self.origin not in store.allowed_origins:
+        if not self.origin or (self.origin not in store.allowed_origins and self.origin != own_origin(self.request.app)):
             await self.send(_error("origin_not_allowed", "this chat widget is not enabled on this site"))
             await self.close(CLOSE_POLICY, "origin not allowed")
             return
@@ -212,6 +231,8 @@ class Connection:
             history = await self.history(conversation_id)
         else:
             conversation_id, self.issued_at, self.resumed = new_conversation_id(), int(time.time()), False
+            note_activity(self.request.app, store.id, activity.CONVERSATION, "Conversation started",
+                          {"conversation_id": conversation_id})
         self.store, self.store_id = store, store.id
         self.conversation = self.gw.hub.join(conversation_id, self)
         self.conversation.offer([{"buttons": [{"payload": p} for _, p in store.quick_replies]}])
@@ -311,12 +332,15 @@ class Connection:
                 replies = await self.gw.rasa().send(conversation.id, self.rasa_text(item), self.metadata())
             except RasaUnavailable as exc:
                 logger.warning("Rasa unavailable for a widget turn: %s", exc)
+                TURNS.labels(outcome="unavailable").inc()
                 await self.send(_error("unavailable", APOLOGY["unavailable"], item["id"]))
                 return
             messages = clean_messages(replies)
             if not messages:
+                TURNS.labels(outcome="empty").inc()
                 await self.send(_error("unavailable", APOLOGY["unavailable"], item["id"]))
                 return
+            TURNS.labels(outcome="ok").inc()
             conversation.offer(messages)
             await self.send({"type": "bot", "reply_to": item["id"], "messages": messages})
 
@@ -343,9 +367,11 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         return ws
     gateway.connections[address] = gateway.connections.get(address, 0) + 1
     gateway.sockets.add(ws)
+    WS_SESSIONS.inc()
     try:
         await Connection(gateway, request, ws, address).run()
     finally:
+        WS_SESSIONS.dec()
         gateway.sockets.discard(ws)
         left = gateway.connections.get(address, 1) - 1
         if left > 0:

@@ -1,0 +1,86 @@
+"""Shoppers' transcripts in Rasa's tracker store, for privacy requests.
+
+Rasa keeps every conversation's events in the ``events`` table of the tracker store
+(``TRULYBOT_TRACKER_STORE_URL``). Shopify's ``customers/redact`` and ``shop/redact`` webhooks must
+delete them: the merchant API hands the conversations to erase to the redactor registered here.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Iterable, List, Set
+
+from aiohttp import web
+from sqlalchemy import MetaData, Table, delete, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import NoSuchTableError
+
+from bot import appkeys
+from bot.db import make_engine
+
+TRACKER_ENGINE = web.AppKey("tracker_engine", Engine)
+BATCH = 500
+
+
+def _events(engine: Engine) -> Table:
+    return Table("events", MetaData(), autoload_with=engine)
+
+
+def conversations_of_store(engine: Engine, store_id: int) -> List[str]:
+    """Conversation ids whose shopper messages carry ``store_id`` in their metadata."""
+    try:
+        events = _events(engine)
+    except NoSuchTableError:
+        return []
+    found: Set[str] = set()
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(events.c.sender_id, events.c.data).where(events.c.type_name == "user").execution_options(stream_results=True)
+        )
+        for sender_id, data in rows:
+            if sender_id in found:
+                continue
+            try:
+                metadata = (json.loads(data or "{}").get("metadata") or {})
+            except ValueError:
+                continue
+            if metadata.get("store_id") == store_id:
+                found.add(sender_id)
+    return sorted(found)
+
+
+def delete_conversations(engine: Engine, conversation_ids: Iterable[str]) -> int:
+    """Delete every event of these conversations; returns how many rows went."""
+    ids = sorted(set(conversation_ids))
+    if not ids:
+        return 0
+    try:
+        events = _events(engine)
+    except NoSuchTableError:
+        return 0
+    deleted = 0
+    with engine.begin() as connection:
+        for start in range(0, len(ids), BATCH):
+            deleted += connection.execute(delete(events).where(events.c.sender_id.in_(ids[start:start + BATCH]))).rowcount or 0
+    return deleted
+
+
+async def redact_transcripts(app: web.Application, store_id: int, conversation_ids: List[str]) -> None:
+    """Redactor for the merchant API: erase the named conversations' transcripts."""
+    engine = app[TRACKER_ENGINE]
+    await asyncio.get_running_loop().run_in_executor(None, delete_conversations, engine, conversation_ids)
+
+
+async def _tracker_engine(app: web.Application):
+    engine = make_engine(app[appkeys.SETTINGS].tracker_store_url)
+    app[TRACKER_ENGINE] = engine
+    yield
+    engine.dispose()
+
+
+def setup_transcripts(app: web.Application) -> None:
+    """Give the merchant API's privacy webhooks a way to erase transcripts."""
+    from bot.api.keys import REDACTORS
+
+    app.cleanup_ctx.append(_tracker_engine)
+    app[REDACTORS].append(redact_transcripts)
