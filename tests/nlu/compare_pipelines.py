@@ -222,7 +222,8 @@ def main(argv=None) -> int:
               f"| {r.entity_exact['postcode']:.3f} | {fp} "
               f"| {r.in_scope_fallback_rate:.3f} | {r.oos_caught:.3f} "
               f"| {r.latency_p50_ms:.1f} | {r.latency_p95_ms:.1f} | {train_s:.0f} | {load_s:.1f} |")
-    print(f"\nSecond held-out set ({BLIND_SET.name}, {len(blind)} messages, never used for tuning):\n")
+    print(f"\nSecond held-out set ({BLIND_SET.name}, {len(blind)} messages, written after the "
+          "data freeze; see docs/nlu-evaluation.md):\n")
     print("| pipeline | intent macro-F1 | accuracy | track_order recall | order_number exact "
           "| email exact | postcode exact | in-scope fallback | OOS caught |")
     print("|---|---|---|---|---|---|---|---|---|")
