@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, literal, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db.models import UserActivity
+from bot.db.models import StoreIntegration, UserActivity, utcnow
 
 # Activity types used across the project (the dashboard filters on them).
 CONNECT = "store_connected"
@@ -21,6 +22,8 @@ STORE_ERROR = "store_error"
 WEBHOOK = "webhook_event"
 REQUEST = "shopper_request"
 HANDOFF = "human_handoff"
+CONVERSATION = "conversation_started"  # the gateway issued a new conversation (dashboard analytics)
+WIDGET_SEEN = "widget_seen"  # the widget config was fetched from an allowed store origin
 
 
 def record_activity(
@@ -37,3 +40,15 @@ def record_activity(
     )
     session.add(entry)
     return entry
+
+
+def record_for_store(sessions: sessionmaker, store_id: int, activity_type: str, title: str,
+                     details: Optional[Dict[str, Any]] = None) -> None:
+    """One entry for ``store_id``'s merchant, in one INSERT ... SELECT (no read first; for hot paths,
+    run it in a worker thread)."""
+    row = select(StoreIntegration.user_id, StoreIntegration.id, literal(activity_type), literal(title[:200]),
+                 literal(details or {}, UserActivity.details.type), literal(utcnow(), UserActivity.created_at.type)
+                 ).where(StoreIntegration.id == store_id)
+    with sessions.begin() as session:
+        session.execute(insert(UserActivity).from_select(
+            ["user_id", "store_id", "activity_type", "title", "details", "created_at"], row))

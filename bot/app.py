@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot import appkeys
 from bot.crypto import load_key_ring
+from bot.dashboard import setup_dashboard
 from bot.db import make_engine, make_sessionmaker
 from bot.api import setup_api
 from bot.gateway import setup_gateway
@@ -53,4 +54,5 @@ def create_app(settings: Settings) -> web.Application:
     setup_api(app)  # merchant API, webhooks, metrics
     setup_transcripts(app)  # privacy webhooks erase transcripts from Rasa's tracker store
     setup_gateway(app)
+    setup_dashboard(app)
     return app

@@ -6,6 +6,7 @@ import hashlib
 import html
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict
@@ -13,6 +14,7 @@ from typing import Dict
 from aiohttp import web
 
 from bot import appkeys
+from bot import activity
 from bot.gateway.state import GATEWAY
 
 WIDGET_DIR = Path(__file__).resolve().parents[1] / "widget"
@@ -20,6 +22,8 @@ SCRIPT_PATHS = ("/widget.js", "/api/widget/woocommerce.js", "/api/widget/shopify
 logger = logging.getLogger(__name__)
 DEMO_WIDGETS = {"demo-woocommerce": "WooCommerce", "demo-shopify": "Shopify"}
 CONFIG_MAX_AGE = 60
+SEEN_INTERVAL = 3600.0  # record "widget seen on <origin>" at most hourly per store and origin (per process)
+_seen: Dict[tuple, float] = {}
 SCRIPT_MAX_AGE = 24 * 3600
 
 
@@ -65,6 +69,7 @@ async def widget_config(request: web.Request) -> web.Response:
     if store is None or not store.active:
         return web.json_response({"error": "unknown_widget", "message": "this chat widget is not available"},
                                  status=404, headers={**cors, "Cache-Control": "public, max-age=30"})
+    _note_seen(request, store.id, store.allowed_origins)
     body = json.dumps(store.public_config(socket_url(request.app[appkeys.SETTINGS].public_url)),
                       separators=(",", ":"), sort_keys=True).encode("utf-8")
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
@@ -72,6 +77,22 @@ async def widget_config(request: web.Request) -> web.Response:
     if _not_modified(request, etag):
         return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type="application/json", headers=headers)
+
+
+def _note_seen(request: web.Request, store_id: int, allowed: tuple) -> None:
+    origin = (request.headers.get("Origin") or "").rstrip("/")
+    if not origin or origin not in allowed:
+        return
+    now = time.monotonic()
+    key = (store_id, origin)
+    if _seen.get(key, -SEEN_INTERVAL) > now - SEEN_INTERVAL:
+        return
+    if len(_seen) > 10_000:
+        _seen.clear()
+    _seen[key] = now
+    from bot.gateway.ws import note_activity
+
+    note_activity(request.app, store_id, activity.WIDGET_SEEN, f"Widget loaded on {origin}"[:200], {"origin": origin[:300]})
 
 
 async def widget_script(request: web.Request) -> web.Response:

@@ -1,0 +1,146 @@
+"""The dashboard's database reads: aggregated, indexed SQL only (no Python loop over activity rows).
+
+Every query is limited to the signed-in merchant (``user_id``) and to stores it owns; analytics
+filter on ``store_id IN (...) AND activity_type = ... AND created_at >= ...`` so they run on the
+``(store_id, activity_type, created_at)`` index and GROUP BY in the database.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Dict, List, Optional, Sequence
+
+from sqlalchemy import and_, distinct, func, or_, select
+from sqlalchemy.orm import Session
+
+from bot import activity
+from bot.db.models import Merchant, MerchantToken, StoreIntegration, UserActivity
+
+SEEN_RECENT = timedelta(days=7)
+LOOKUP_TYPES = (activity.LOOKUP, activity.LOCKOUT, activity.STORE_ERROR)
+OUTCOMES_SHOWN = ("shown", "mismatch", "not_found", "lockout", "store_error", "not_visible", "listed")
+
+
+def session_identity(session: Session, merchant_id: int, token_id: Optional[int]) -> Optional[Dict[str, Any]]:
+    """The merchant's name when its token is still valid, else None (revoked token = signed out)."""
+    row = session.execute(
+        select(Merchant.name, MerchantToken.revoked_at).join(MerchantToken, MerchantToken.merchant_id == Merchant.id)
+        .where(Merchant.id == merchant_id, MerchantToken.id == token_id)
+    ).first()
+    if row is None or row[1] is not None:
+        return None
+    return {"id": merchant_id, "name": row[0]}
+
+
+def store_choices(session: Session, merchant_id: int) -> List[Dict[str, Any]]:
+    rows = session.execute(select(StoreIntegration.id, StoreIntegration.display_name, StoreIntegration.platform)
+                           .where(StoreIntegration.user_id == merchant_id).order_by(StoreIntegration.id)).all()
+    return [{"id": r[0], "name": r[1] or f"Store {r[0]}", "platform": r[2]} for r in rows]
+
+
+def widget_seen(session: Session, store_id: int) -> Optional[Dict[str, Any]]:
+    """The latest "widget loaded on an allowed origin" entry of a store (indexed: store, type, time)."""
+    row = session.execute(
+        select(UserActivity.created_at, UserActivity.details)
+        .where(UserActivity.store_id == store_id, UserActivity.activity_type == activity.WIDGET_SEEN)
+        .order_by(UserActivity.created_at.desc()).limit(1)
+    ).first()
+    if row is None:
+        return None
+    when = row[0] if row[0].tzinfo else row[0].replace(tzinfo=timezone.utc)
+    origin = (row[1] or {}).get("origin") if isinstance(row[1], dict) else None
+    return {"at": when, "origin": origin, "recent": datetime.now(timezone.utc) - when <= SEEN_RECENT}
+
+
+# --- analytics ----------------------------------------------------------------------------------
+
+def _day(session: Session, column: Any) -> Any:
+    return func.date(column)
+
+
+def _hour(session: Session, column: Any) -> Any:
+    if session.get_bind().dialect.name == "sqlite":
+        return func.cast(func.strftime("%H", column), UserActivity.id.type)
+    return func.cast(func.extract("hour", column), UserActivity.id.type)
+
+
+def _conv(column: Any = None) -> Any:
+    return UserActivity.details["conversation_id"].as_string()
+
+
+def analytics(session: Session, merchant_id: int, store_ids: Sequence[int], since: datetime, until: datetime) -> Dict[str, Any]:
+    """Every number of the analytics page for ``store_ids`` (all owned by ``merchant_id``) in [since, until)."""
+    if not store_ids:
+        return empty_analytics(since, until)
+    base = [UserActivity.user_id == merchant_id, UserActivity.store_id.in_(list(store_ids)),
+            UserActivity.created_at >= since, UserActivity.created_at < until]
+
+    def of(*types: str) -> List[Any]:
+        return base + [UserActivity.activity_type.in_(types) if len(types) > 1 else UserActivity.activity_type == types[0]]
+
+    day = _day(session, UserActivity.created_at).label("day")
+    per_day = {str(d): n for d, n in session.execute(
+        select(day, func.count()).where(*of(activity.CONVERSATION)).group_by(day)).all()}
+    conversations = sum(per_day.values())
+
+    outcome = UserActivity.details["outcome"].as_string().label("outcome")
+    lookups = {str(o): n for o, n in session.execute(
+        select(outcome, func.count()).where(*of(*LOOKUP_TYPES), outcome.isnot(None)).group_by(outcome)).all() if o}
+
+    answered_q = select(distinct(_conv())).where(
+        *base, or_(and_(UserActivity.activity_type == activity.LOOKUP, outcome.in_(("shown", "listed"))),
+                   UserActivity.activity_type == activity.REQUEST), _conv().isnot(None))
+    handoff_q = select(distinct(_conv())).where(*of(activity.HANDOFF), _conv().isnot(None))
+    handoffs = session.execute(select(func.count()).select_from(handoff_q.subquery())).scalar() or 0
+    resolved = session.execute(select(func.count()).select_from(
+        answered_q.where(_conv().not_in(handoff_q)).subquery())).scalar() or 0
+    engaged = session.execute(select(func.count(distinct(_conv()))).where(
+        *base, UserActivity.activity_type.in_((activity.LOOKUP, activity.LOCKOUT, activity.STORE_ERROR, activity.REQUEST,
+                                               activity.HANDOFF)), _conv().isnot(None))).scalar() or 0
+    denominator = max(conversations, engaged)
+
+    kind = UserActivity.details["kind"].as_string().label("kind")
+    topics: Dict[str, int] = {}
+    for k, n in session.execute(select(kind, func.count()).where(*of(activity.REQUEST)).group_by(kind)).all():
+        topics[f"{k or 'other'} request"] = n
+    topics["order tracking (lookups)"] = sum(lookups.values())
+    topics["handoff to a person"] = session.execute(select(func.count()).where(*of(activity.HANDOFF))).scalar() or 0
+
+    hour = _hour(session, UserActivity.created_at).label("hour")
+    hour_types = (activity.CONVERSATION,) if conversations else (activity.LOOKUP, activity.REQUEST, activity.HANDOFF)
+    hours = {int(h): n for h, n in session.execute(
+        select(hour, func.count()).where(*of(*hour_types)).group_by(hour)).all() if h is not None}
+
+    return {
+        "since": since, "until": until,
+        "days": _fill_days(per_day, since, until),
+        "conversations": conversations,
+        "lookups": {o: lookups.get(o, 0) for o in OUTCOMES_SHOWN} | {o: n for o, n in lookups.items() if o not in OUTCOMES_SHOWN},
+        "lookups_total": sum(lookups.values()),
+        "resolved": resolved,
+        "handoffs": handoffs,
+        "resolution_rate": resolved / denominator if denominator else None,
+        "handoff_rate": handoffs / denominator if denominator else None,
+        "denominator": denominator,
+        "topics": sorted(topics.items(), key=lambda kv: (-kv[1], kv[0])),
+        "hours": [(h, hours.get(h, 0)) for h in range(24)],
+        "hours_source": "conversations" if conversations else "shopper activity",
+    }
+
+
+def _fill_days(per_day: Dict[str, int], since: datetime, until: datetime) -> List[Any]:
+    first: date = since.date()
+    last: date = (until - timedelta(microseconds=1)).date()
+    out = []
+    current = first
+    while current <= last:  # at most one entry per day of the period (366), not per row
+        key = current.isoformat()
+        out.append((key, per_day.get(key, 0)))
+        current += timedelta(days=1)
+    return out
+
+
+def empty_analytics(since: datetime, until: datetime) -> Dict[str, Any]:
+    return {"since": since, "until": until, "days": _fill_days({}, since, until), "conversations": 0,
+            "lookups": {o: 0 for o in OUTCOMES_SHOWN}, "lookups_total": 0, "resolved": 0, "handoffs": 0,
+            "resolution_rate": None, "handoff_rate": None, "denominator": 0, "topics": [],
+            "hours": [(h, 0) for h in range(24)], "hours_source": "conversations"}
