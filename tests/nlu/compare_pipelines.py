@@ -66,7 +66,6 @@ CANDIDATES = {
     "light-lr-regex": _SPARSE + [
         {"name": "LogisticRegressionClassifier", "max_iter": 300},
         _REGEX,
-        {"name": "EntitySynonymMapper"},
         dict(FALLBACK),
     ],
     # (c) light + learned entities: CRF with the regex matches as token features. The tokenizer
@@ -76,7 +75,6 @@ CANDIDATES = {
         *_SPARSE[1:],
         {"name": "LogisticRegressionClassifier", "max_iter": 300},
         {"name": "CRFEntityExtractor"},
-        {"name": "EntitySynonymMapper"},
         dict(FALLBACK),
     ],
     # (b2) light with word bigrams as well ("update on my order" vs "update my order").
@@ -87,7 +85,6 @@ CANDIDATES = {
         {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
         {"name": "LogisticRegressionClassifier", "max_iter": 300},
         _REGEX,
-        {"name": "EntitySynonymMapper"},
         dict(FALLBACK),
     ],
     # (b3) as b2 without RegexFeaturizer. Rasa 3.6's RegexFeaturizer emits no features for an
@@ -99,7 +96,6 @@ CANDIDATES = {
         {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
         {"name": "LogisticRegressionClassifier", "max_iter": 300},
         _REGEX,
-        {"name": "EntitySynonymMapper"},
         dict(FALLBACK),
     ],
     # (d) DIET for intents only (fewer epochs), regexes for entities.
@@ -107,7 +103,6 @@ CANDIDATES = {
         {"name": "DIETClassifier", "epochs": 50, "constrain_similarities": True,
          "entity_recognition": False},
         _REGEX,
-        {"name": "EntitySynonymMapper"},
         dict(FALLBACK),
     ],
 }

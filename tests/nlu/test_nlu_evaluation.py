@@ -84,6 +84,10 @@ def test_all_floors_together(held_out_report):
         ("postal code K1A 0B1", {"postcode": ["K1A 0B1"]}),
         ("order 1002 zip code is 10115", {"order_number": ["1002"], "postcode": ["10115"]}),
         ("i paid $120.50 for 2 shirts", {}),
+        # a training example has this address in capitals: the value must still be as typed
+        ("Order #1001 and my email is JANE@EXAMPLE.COM", {"order_number": ["1001"],
+                                                          "email": ["JANE@EXAMPLE.COM"]}),
+        ("jane@example.com", {"email": ["jane@example.com"]}),
     ],
 )
 async def test_entity_examples(nlu_agent, text, expected):
@@ -93,6 +97,16 @@ async def test_entity_examples(nlu_agent, text, expected):
     for e in result["entities"]:
         got.setdefault(e["entity"], []).append(e["value"])
     assert {k: sorted(v) for k, v in got.items()} == {k: sorted(v) for k, v in expected.items()}
+
+
+async def test_entity_values_are_the_typed_text(nlu_agent):
+    """Every extracted value is exactly the text span it came from (no '#', no case folding)."""
+    examples = nlu_eval.load_examples() + nlu_eval.load_examples(nlu_eval.HERE / "blind_nlu.yml")
+    for ex in examples:
+        result = await nlu_agent.parse_message(ex.text)
+        for e in result["entities"]:
+            assert e["value"] == ex.text[e["start"]:e["end"]], (ex.text, e)
+            assert not e["value"].startswith("#")
 
 
 BAD_INPUTS = [
