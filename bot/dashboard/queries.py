@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Sequence
 
-from sqlalchemy import and_, distinct, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot import activity
@@ -71,31 +71,43 @@ def analytics(session: Session, merchant_id: int, store_ids: Sequence[int], sinc
     """Every number of the analytics page for ``store_ids`` (all owned by ``merchant_id``) in [since, until)."""
     if not store_ids:
         return empty_analytics(since, until)
-    base = [UserActivity.user_id == merchant_id, UserActivity.store_id.in_(list(store_ids)),
+    # ``user_id + 0``: still scoped to the merchant, but not an index candidate, so the planner uses
+    # (store_id, activity_type, created_at) instead of scanning the merchant's whole year by (user_id, created_at).
+    base = [UserActivity.user_id + 0 == merchant_id, UserActivity.store_id.in_(list(store_ids)),
             UserActivity.created_at >= since, UserActivity.created_at < until]
 
     def of(*types: str) -> List[Any]:
         return base + [UserActivity.activity_type.in_(types) if len(types) > 1 else UserActivity.activity_type == types[0]]
 
+    # Conversations per (day, hour) in one pass: at most 366 × 24 groups come back, summed here.
     day = _day(session, UserActivity.created_at).label("day")
-    per_day = {str(d): n for d, n in session.execute(
-        select(day, func.count()).where(*of(activity.CONVERSATION)).group_by(day)).all()}
+    hour = _hour(session, UserActivity.created_at).label("hour")
+    per_day: Dict[str, int] = {}
+    hours: Dict[int, int] = {}
+    for d, h, n in session.execute(select(day, hour, func.count()).where(*of(activity.CONVERSATION)).group_by(day, hour)).all():
+        per_day[str(d)] = per_day.get(str(d), 0) + n
+        hours[int(h)] = hours.get(int(h), 0) + n
     conversations = sum(per_day.values())
+    if not conversations:  # older data without conversation entries: busiest hours of shopper activity
+        hours = {int(h): n for h, n in session.execute(select(hour, func.count()).where(
+            *of(activity.LOOKUP, activity.REQUEST, activity.HANDOFF)).group_by(hour)).all() if h is not None}
 
     outcome = UserActivity.details["outcome"].as_string().label("outcome")
     lookups = {str(o): n for o, n in session.execute(
         select(outcome, func.count()).where(*of(*LOOKUP_TYPES), outcome.isnot(None)).group_by(outcome)).all() if o}
 
-    answered_q = select(distinct(_conv())).where(
-        *base, or_(and_(UserActivity.activity_type == activity.LOOKUP, outcome.in_(("shown", "listed"))),
-                   UserActivity.activity_type == activity.REQUEST), _conv().isnot(None))
-    handoff_q = select(distinct(_conv())).where(*of(activity.HANDOFF), _conv().isnot(None))
-    handoffs = session.execute(select(func.count()).select_from(handoff_q.subquery())).scalar() or 0
-    resolved = session.execute(select(func.count()).select_from(
-        answered_q.where(_conv().not_in(handoff_q)).subquery())).scalar() or 0
-    engaged = session.execute(select(func.count(distinct(_conv()))).where(
-        *base, UserActivity.activity_type.in_((activity.LOOKUP, activity.LOCKOUT, activity.STORE_ERROR, activity.REQUEST,
-                                               activity.HANDOFF)), _conv().isnot(None))).scalar() or 0
+    # One pass over the shopper-side entries, grouped by conversation: answered (a verified order shown or
+    # listed, or a request recorded) and handed off (asked for a person).
+    conv = _conv().label("conv")
+    answered = func.max(case((or_(and_(UserActivity.activity_type == activity.LOOKUP, outcome.in_(("shown", "listed"))),
+                                  UserActivity.activity_type == activity.REQUEST), 1), else_=0)).label("answered")
+    handed = func.max(case((UserActivity.activity_type == activity.HANDOFF, 1), else_=0)).label("handed")
+    per_conv = select(conv, answered, handed).where(
+        *of(activity.LOOKUP, activity.LOCKOUT, activity.STORE_ERROR, activity.REQUEST, activity.HANDOFF),
+        conv.isnot(None)).group_by(conv).subquery()
+    engaged, resolved, handoffs = session.execute(select(
+        func.count(), func.coalesce(func.sum(case((and_(per_conv.c.answered == 1, per_conv.c.handed == 0), 1), else_=0)), 0),
+        func.coalesce(func.sum(per_conv.c.handed), 0))).one()
     denominator = max(conversations, engaged)
 
     kind = UserActivity.details["kind"].as_string().label("kind")
@@ -104,11 +116,6 @@ def analytics(session: Session, merchant_id: int, store_ids: Sequence[int], sinc
         topics[f"{k or 'other'} request"] = n
     topics["order tracking (lookups)"] = sum(lookups.values())
     topics["handoff to a person"] = session.execute(select(func.count()).where(*of(activity.HANDOFF))).scalar() or 0
-
-    hour = _hour(session, UserActivity.created_at).label("hour")
-    hour_types = (activity.CONVERSATION,) if conversations else (activity.LOOKUP, activity.REQUEST, activity.HANDOFF)
-    hours = {int(h): n for h, n in session.execute(
-        select(hour, func.count()).where(*of(*hour_types)).group_by(hour)).all() if h is not None}
 
     return {
         "since": since, "until": until,
