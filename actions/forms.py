@@ -7,6 +7,7 @@ question with a postcode. A bare number typed when the email was asked is taken 
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
@@ -20,6 +21,7 @@ from actions.slot_values import clean_email, clean_order_number, clean_postcode,
 from plugins.text import order_number_matches
 
 FORM_SLOTS = ("order_number", "email", "postcode")
+POSTCODE_WORDS = re.compile(r"\b(zip|postcode|post code|postal)\b", re.IGNORECASE)
 
 
 def latest_entity(tracker: Tracker, entity: str) -> Optional[Any]:
@@ -64,9 +66,10 @@ class ValidateOrderLookupForm(FormValidationAction):
         email = latest_entity(tracker, "email")
         postcode = latest_entity(tracker, "postcode")
         asked = tracker.get_slot("requested_slot")
-        if number is not None and asked == "email" and email is None and postcode is None \
-                and tracker.get_slot("order_number") and is_bare_number(text):
-            postcode, number = number, None  # "90210" answering "what's your email or postcode?"
+        if number is not None and email is None and postcode is None and tracker.get_slot("order_number") and (
+            asked == "postcode" or (asked == "email" and (is_bare_number(text) or POSTCODE_WORDS.search(text)))
+        ):
+            postcode, number = number, None  # "90210" / "the zip is 90210" answering "email or postcode?"
         if number is not None:
             found["order_number"] = number
         if email is not None:

@@ -67,8 +67,11 @@ def history_from_events(events: List[Dict[str, Any]], limit: int) -> List[Dict[s
         kind = event.get("event")
         if kind == "user":
             text = event.get("text") or ""
-            if text.startswith("/"):
-                continue  # button payloads are shown by their title on the client
+            if text.startswith("/"):  # a pressed button: show its title, as the shopper saw it
+                shown = (event.get("metadata") or {}).get("display_text")
+                if not isinstance(shown, str) or not shown:
+                    continue
+                text = shown
             history.append({"role": "user", "text": text, "timestamp": event.get("timestamp")})
         elif kind == "bot":
             data = event.get("data") or {}

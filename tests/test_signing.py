@@ -52,9 +52,11 @@ def test_history_skips_button_payloads_and_limits():
         {"event": "user", "text": "hello", "timestamp": 1},
         {"event": "bot", "text": "Hi!", "data": {"buttons": [{"title": "Track", "payload": "/track_order"}]}, "timestamp": 2},
         {"event": "user", "text": "/track_order", "timestamp": 3},
+        {"event": "user", "text": "/human_handoff", "metadata": {"display_text": "Talk to a person"}, "timestamp": 3.5},
         {"event": "bot", "text": "Order number?", "data": {}, "timestamp": 4},
     ]
     history = history_from_events(events, 10)
-    assert [h["role"] for h in history] == ["user", "bot", "bot"]
+    assert [h["role"] for h in history] == ["user", "bot", "user", "bot"]
+    assert history[2]["text"] == "Talk to a person"
     assert history[1]["buttons"] == [{"title": "Track", "payload": "/track_order"}]
     assert history_from_events(events, 1) == [{"text": "Order number?", "role": "bot", "timestamp": 4}]

@@ -309,9 +309,10 @@ class Connection:
         # Typed text (or an unoffered button) never reaches Rasa as an intent command.
         return item["text"].lstrip("/").strip() or "?"
 
-    def metadata(self) -> Dict[str, Any]:
+    def metadata(self, shown_text: Optional[str] = None) -> Dict[str, Any]:
+        """The metadata Rasa and the actions receive (``shown_text``: a pressed button's title)."""
         assert self.store is not None
-        return {
+        data = {
             "store_id": self.store.id,
             "widget_id": self.store.widget_id,
             "platform": self.store.platform,
@@ -320,6 +321,9 @@ class Connection:
             "client": client_hash(self.gw.session_secret, self.address),
             "session": {"issued_at": self.issued_at, "resumed": self.resumed},
         }
+        if shown_text:
+            data["display_text"] = shown_text[:200]  # history shows the title, not the payload
+        return data
 
     async def turn(self, item: Dict[str, Any]) -> None:
         conversation = self.conversation
@@ -329,7 +333,9 @@ class Connection:
                 return  # nobody to answer; the message was never sent to Rasa
             await self.send({"type": "typing"})
             try:
-                replies = await self.gw.rasa().send(conversation.id, self.rasa_text(item), self.metadata())
+                text = self.rasa_text(item)
+                shown = item["text"] if text.startswith("/") else None
+                replies = await self.gw.rasa().send(conversation.id, text, self.metadata(shown))
             except RasaUnavailable as exc:
                 logger.warning("Rasa unavailable for a widget turn: %s", exc)
                 TURNS.labels(outcome="unavailable").inc()

@@ -52,6 +52,12 @@ async def test_bare_number_answering_the_email_question_is_a_postcode(stores):
     assert slots["requested_slot"] is None
 
 
+@pytest.mark.parametrize("text, asked", [("the zip on the order is 94105", "email"), ("94105", "postcode")])
+async def test_numbers_given_as_postcodes(stores, text, asked):
+    slots, _ = await run_form(stores, text, [ent("order_number", "94105")], slots={"order_number": "1001"}, requested=asked)
+    assert slots["postcode"] == "94105" and "order_number" not in slots
+
+
 async def test_postcode_entity_completes_the_form(stores):
     slots, _ = await run_form(stores, "postcode SW1A 1AA", [ent("postcode", "SW1A 1AA")], slots={"order_number": "1003"}, requested="email")
     assert slots["postcode"] == "SW1A1AA" and slots["requested_slot"] is None
