@@ -28,12 +28,31 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 RESULTS = HERE / "results"
 
+# Closed loop ("sweep"): every shopper sends its next message as soon as it has the answer: capacity and
+# latency under saturation. Paced: 64 shoppers who pause 3 s on average (uniform 1.5-4.5 s) before each
+# message, the fastest pace the gateway lets a real session sustain (20 messages a minute): the latency
+# target of DESIGN.md is checked on this run with 0 ms of added store latency.
 PLANS = {
-    "quick": {"sweep": [1, 16], "latencies": [80, 0], "duration": 6.0, "warmup": 1.5,
-              "comparable_duration": 5.0, "idle_sockets": 1000, "widget_runs": 3, "target_concurrency": 16},
+    "quick": {"sweep": [1, 16], "latencies": [80, 0], "duration": 5.0, "warmup": 1.0,
+              "comparable_duration": 4.0, "paced": {"concurrency": 64, "think_ms": 3000.0, "duration": 8.0, "warmup": 3.0},
+              "idle_sockets": 1000, "widget_runs": 3},
     "full": {"sweep": [1, 8, 64, 256], "latencies": [80, 0], "duration": 20.0, "warmup": 3.0,
-             "comparable_duration": 15.0, "idle_sockets": 1000, "widget_runs": 5, "target_concurrency": 64},
+             "comparable_duration": 15.0, "paced": {"concurrency": 64, "think_ms": 3000.0, "duration": 30.0, "warmup": 4.5},
+             "idle_sockets": 1000, "widget_runs": 5},
 }
+
+
+class timed:
+    """``with timed(out, "phase"):`` adds the phase's wall seconds to ``out["timings"]``."""
+
+    def __init__(self, out: Dict[str, Any], name: str) -> None:
+        self.out, self.name = out, name
+
+    def __enter__(self) -> None:
+        self.t0 = time.monotonic()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.out.setdefault("timings", {})[self.name] = round(time.monotonic() - self.t0, 1)
 
 
 def say(message: str) -> None:
@@ -48,13 +67,17 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     ap.add_argument("--duration", type=float, help="measured seconds per load phase")
     ap.add_argument("--warmup", type=float, help="unmeasured seconds before each load phase")
     ap.add_argument("--think-ms", type=float, default=0.0,
-                    help="mean pause between a shopper's turns (uniform 0.5x-1.5x); default 0 = closed loop")
+                    help="mean pause between a shopper's turns in the sweep (uniform 0.5x-1.5x); default 0 = closed loop")
+    ap.add_argument("--paced", help="shoppers,think_ms of the paced run (default 64,3000)")
     ap.add_argument("--skip", default="", help="comma-separated: load,comparable,stock,idle,widget,nlu")
     ap.add_argument("--out", type=Path, default=RESULTS / "latest.json", help="JSON result file")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
     ap.add_argument("--profile", default="",
                     help="comma-separated stack processes to run under cProfile (rasa,actions,bot); "
                          "profiles go to bench/results/profile-<time>/ and the top functions are printed")
+    ap.add_argument("--patch", default="",
+                    help="prototype fixes applied to the Rasa process of our stack (bench/hooks/sitecustomize.py): "
+                         "validator,sqlite-wal,keepalive; results are labelled as patched")
     return ap.parse_args(argv)
 
 
@@ -82,14 +105,16 @@ class Progress:
 
 
 async def load_phase(target, scenarios, concurrency: int, plan: Dict[str, Any], pids, progress: Progress,
-                     latency_ms: float, duration: float, think_ms: float, label: str) -> Dict[str, Any]:
+                     latency_ms: float, duration: float, think_ms: float, label: str,
+                     warmup: Optional[float] = None) -> Dict[str, Any]:
     from bench.load import run_load
 
-    tick, close = progress.phase(f"{label} c={concurrency}", plan["warmup"] + duration)
+    warmup = plan["warmup"] if warmup is None else warmup
+    tick, close = progress.phase(f"{label} c={concurrency}", warmup + duration)
     sampler = procs.Sampler(pids).start()
     cpu0 = procs.self_cpu_seconds()
     try:
-        result = await run_load(target, scenarios, concurrency, duration, plan["warmup"], latency_ms, think_ms,
+        result = await run_load(target, scenarios, concurrency, duration, warmup, latency_ms, think_ms,
                                 on_tick=tick)
     finally:
         usage = sampler.stop()
@@ -99,7 +124,8 @@ async def load_phase(target, scenarios, concurrency: int, plan: Dict[str, Any], 
     summary = result.summary()
     summary["peak_total_rss_mb"] = round(sampler.peak_total / 1024 / 1024, 1)
     summary["load_average"] = [round(x, 2) for x in os.getloadavg()]
-    ok = summary["turns_ok"] or 0
+    # CPU is read over the whole phase (warm-up and drain included), so divide by every turn answered in it.
+    ok = result.all_turns
     summary["cpu_ms_per_turn"] = {name: round(u.cpu_s * 1000 / ok, 1) for name, u in usage.items()} if ok else {}
     summary["cpu_ms_per_turn"]["client"] = round(result.client_cpu_s * 1000 / ok, 1) if ok else None
     lat = summary["latency"]
@@ -116,25 +142,35 @@ async def our_phases(stack, plan: Dict[str, Any], skip: set, progress: Progress,
     target = WidgetTarget(stack.ws_url, stack.base_url)
     pids = stack.processes()
     if "load" not in skip:
-        for latency in plan["latencies"]:
-            stack.set_latency(latency)
-            for concurrency in plan["sweep"]:
-                out["load"].append(await load_phase(
-                    target, SHOPPER_MIX, concurrency, plan, lambda: pids, progress, latency, plan["duration"],
-                    think_ms, f"shopper mix, store +{latency:g} ms"))
+        with timed(out, "trulybot closed-loop sweep"):
+            for latency in plan["latencies"]:
+                stack.set_latency(latency)
+                for concurrency in plan["sweep"]:
+                    out["load"].append(await load_phase(
+                        target, SHOPPER_MIX, concurrency, plan, lambda: pids, progress, latency, plan["duration"],
+                        think_ms, f"shopper mix, store +{latency:g} ms"))
+        with timed(out, "trulybot paced"):
+            paced = plan["paced"]
+            for latency in plan["latencies"]:
+                stack.set_latency(latency)
+                out["paced"].append(await load_phase(
+                    target, SHOPPER_MIX, paced["concurrency"], plan, lambda: pids, progress, latency,
+                    paced["duration"], paced["think_ms"], f"paced mix, store +{latency:g} ms", warmup=paced["warmup"]))
         stack.set_latency(0)
     if "comparable" not in skip:
-        for concurrency in plan["sweep"]:
-            out["comparable"]["trulybot"].append(await load_phase(
-                target, COMPARABLE, concurrency, plan, lambda: pids, progress, 0, plan["comparable_duration"],
-                think_ms, "comparable script, TrulyBot"))
+        with timed(out, "trulybot comparable"):
+            for concurrency in plan["sweep"]:
+                out["comparable"]["trulybot"].append(await load_phase(
+                    target, COMPARABLE, concurrency, plan, lambda: pids, progress, 0, plan["comparable_duration"],
+                    think_ms, "comparable script, TrulyBot"))
     if "idle" not in skip:
         count = plan["idle_sockets"]
         say(f"opening {count} idle widget sockets")
         tick, close = progress.phase(f"{count} idle sockets", count, "sockets")
         try:
-            out["idle_sockets"] = await idle_sockets(stack.ws_url, stack.base_url, pids["bot"], count,
-                                                     progress=lambda n: tick(n, _NoTurns))
+            with timed(out, "idle sockets"):
+                out["idle_sockets"] = await idle_sockets(stack.ws_url, stack.base_url, pids["bot"], count,
+                                                         progress=lambda n: tick(n, _NoTurns))
         finally:
             close()
         say(f"idle sockets: {out['idle_sockets']}")
@@ -175,6 +211,66 @@ def print_profiles(folder: Path, top: int = 30) -> Dict[str, str]:
     return found
 
 
+def nlu_cache_file(model: Path) -> Path:
+    """Where the NLU result of ``model`` on the current held-out sets is kept."""
+    import hashlib
+
+    digest = hashlib.sha256(model.read_bytes())
+    for path in sorted((PROJECT / "tests" / "nlu").glob("*.y*ml")) + [HERE / "nlu.py"]:
+        digest.update(path.read_bytes())
+    return stock.CACHE / f"nlu-{model.parent.name}-{digest.hexdigest()[:16]}.json"
+
+
+class NluProcess:
+    """``python -m bench.nlu --wait ...``: loads the models at once, parses when :meth:`run` is called."""
+
+    def __init__(self, args: List[str]) -> None:
+        env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3", LOG_LEVEL="WARNING")
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.nlu"] + args, cwd=PROJECT, env=env, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err)
+
+    def run(self, timeout: float = 600) -> Dict[str, Any]:
+        import threading
+
+        lines: List[str] = []
+        ready = threading.Event()
+
+        def read() -> None:
+            assert self.proc.stdout is not None
+            for line in self.proc.stdout:
+                lines.append(line)
+                if line.startswith("READY"):
+                    ready.set()
+            ready.set()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        ready.wait(timeout)
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write("go\n")
+            self.proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return {"error": "bench.nlu timed out"}
+        reader.join(5)
+        found = [line for line in lines if line.startswith("{")]
+        if self.proc.returncode != 0 or not found:
+            self.err.seek(0)
+            return {"error": f"bench.nlu failed ({self.proc.returncode}): {self.err.read()[-1500:]}"}
+        return json.loads(found[-1])
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
 def run_json(argv: List[str], timeout: float) -> Dict[str, Any]:
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3", LOG_LEVEL="WARNING",
                SQLALCHEMY_SILENCE_UBER_WARNING="1")
@@ -191,13 +287,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     plan = dict(PLANS["quick" if args.quick else "full"])
     if args.sweep:
         plan["sweep"] = [int(x) for x in args.sweep.split(",")]
-        plan["target_concurrency"] = 64 if 64 in plan["sweep"] else max(plan["sweep"])
     if args.latencies:
         plan["latencies"] = [float(x) for x in args.latencies.split(",")]
     if args.duration:
         plan["duration"] = plan["comparable_duration"] = args.duration
     if args.warmup is not None:
         plan["warmup"] = args.warmup
+    if args.paced:
+        shoppers, think = args.paced.split(",")
+        plan["paced"] = {**plan["paced"], "concurrency": int(shoppers), "think_ms": float(think)}
     skip = {s for s in args.skip.split(",") if s}
     progress = Progress(not args.no_progress)
     started = time.monotonic()
@@ -206,15 +304,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         f"{machine['ram_gb']} GB RAM, load average {machine['load_average_start']}")
 
     from bot.settings import load_settings
-    from bot.training import current_model
+    from bot.training import current_model, latest_model
 
     settings = load_settings()
+    model_dir = settings.model_dir if settings.model_dir.is_absolute() else PROJECT / settings.model_dir
     our_model = current_model(PROJECT, settings.model_dir)
-    if our_model is None:
-        say("error: no up-to-date model in models/: run 'make train' (make bench does it first)")
-        return 2
+    stale = our_model is None
+    if stale:
+        our_model = latest_model(model_dir)
+        if our_model is None:
+            say("error: no trained model in models/: run 'make train' (make bench does it first)")
+            return 2
+        say(f"WARNING: {our_model.name} is older than data/, domain.yml or config.yml (trulybot up serves it "
+            f"anyway): run 'make train' for numbers of the current config")
 
-    models: Dict[str, Any] = {"trulybot": {"model": our_model.name, "config": "config.yml"}}
+    models: Dict[str, Any] = {"trulybot": {"model": our_model.name, "config": "config.yml", "stale": stale}}
     need_stock = not ({"stock", "nlu"} <= skip)
     stock_model = None
     if need_stock:
@@ -238,7 +342,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     out: Dict[str, Any] = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "mode": "quick" if args.quick else "full",
         "machine": machine, "plan": {**plan, "think_ms": args.think_ms}, "models": models,
-        "stack": {}, "load": [], "comparable": {"trulybot": [], "stock": []},
+        "patched": args.patch or None, "profiled": args.profile or None,
+        "stack": {}, "load": [], "paced": [], "comparable": {"trulybot": [], "stock": []},
         "idle_sockets": None, "widget": None, "nlu": None,
     }
 
@@ -249,16 +354,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         t0 = time.monotonic()
         overrides: Dict[str, str] = {}
         profile_dir = None
+        if args.profile or args.patch:
+            overrides["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE / "hooks"), str(PROJECT),
+                                                                    os.environ.get("PYTHONPATH", "")]))
+        if args.patch:
+            overrides["BENCH_PATCH"] = args.patch
+            say(f"PATCHED run: prototype fixes {args.patch} applied to our Rasa process")
         if args.profile:
             profile_dir = RESULTS / f"profile-{time.strftime('%Y%m%d-%H%M%S')}"
             profile_dir.mkdir(parents=True, exist_ok=True)
-            overrides = {"BENCH_PROFILE": args.profile, "BENCH_PROFILE_DIR": str(profile_dir),
-                         "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE / "profiling"), str(PROJECT),
-                                                                      os.environ.get("PYTHONPATH", "")]))}
+            overrides.update(BENCH_PROFILE=args.profile, BENCH_PROFILE_DIR=str(profile_dir))
             say(f"profiling {args.profile} with cProfile into {profile_dir} (slows them down: numbers are not comparable)")
         stack = TrulyBotStack(Path(tmp) / "var", **overrides)
         try:
-            stack.wait_ready()
+            with timed(out, "trulybot startup"):
+                stack.wait_ready()
             out["stack"]["startup_s"] = round(time.monotonic() - t0, 1)
             time.sleep(1.0)
             out["stack"]["rss_at_rest_mb"] = {n: round(procs.rss_bytes(p) / 2**20, 1) for n, p in stack.processes().items()}
@@ -266,7 +376,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             asyncio.run(our_phases(stack, plan, skip, progress, out, args.think_ms))
             if "widget" not in skip:
                 say("widget: size and first render in headless Chromium")
-                out["widget"] = run_json(["bench.widget", stack.base_url + "/demo", str(plan["widget_runs"])], 120)
+                from bench.widget import sizes
+
+                with timed(out, "widget"):
+                    out["widget"] = {"script": "bot/widget/widget.js", **sizes(),
+                                     **run_json(["bench.widget", stack.base_url + "/demo", str(plan["widget_runs"])], 120)}
             out["stack"]["rss_end_mb"] = {n: round(procs.rss_bytes(p) / 2**20, 1) for n, p in stack.processes().items()}
             out["stack"]["vm_hwm_mb"] = {n: round(procs.hwm_bytes(p) / 2**20, 1) for n, p in stack.processes().items()}
         finally:
@@ -278,24 +392,51 @@ def main(argv: Optional[List[str]] = None) -> int:
 
             out["widget"] = sizes()
 
-        if "stock" not in skip and stock_model is not None:
-            say("starting stock Rasa (rasa run, REST channel, no action server)")
-            t0 = time.monotonic()
-            rasa = StockRasa(stock_model, Path(tmp), stock.STOCK_ENDPOINTS, stock.STOCK_CREDENTIALS)
-            try:
-                rasa.wait_ready()
+        # The NLU process loads both models while stock Rasa starts (loading only), then parses on its own
+        # before the stock load phases run.
+        nlu_proc = None
+        stock_nlu_cache = nlu_cache_file(stock_model) if stock_model is not None else None
+        cached_stock_nlu = None
+        if "nlu" not in skip:
+            nlu_args = ["--wait", f"trulybot={our_model}"]
+            if stock_model is not None:
+                # Loading the stock model takes ~45 s; --quick reuses its last NLU result for the same model
+                # and held-out sets (the numbers only change with them; parse latency is re-measured by full runs).
+                if args.quick and stock_nlu_cache.exists():
+                    cached_stock_nlu = json.loads(stock_nlu_cache.read_text())
+                    say(f"NLU of the stock model: reusing the result measured at {cached_stock_nlu.get('measured_at')} "
+                        f"({stock_nlu_cache.name}); a full run re-measures it")
+                else:
+                    nlu_args.append(f"stock={stock_model}")
+            nlu_proc = NluProcess(nlu_args)
+        rasa = None
+        try:
+            if "stock" not in skip and stock_model is not None:
+                say("starting stock Rasa (rasa run, REST channel, no action server) and loading both models "
+                    "for the NLU evaluation")
+                t0 = time.monotonic()
+                rasa = StockRasa(stock_model, Path(tmp), stock.STOCK_ENDPOINTS, stock.STOCK_CREDENTIALS)
+                with timed(out, "stock startup (+ NLU model loading)"):
+                    rasa.wait_ready()
                 out["stock"] = {"startup_s": round(time.monotonic() - t0, 1),
                                 "rss_at_rest_mb": round(procs.rss_bytes(rasa.process.pid) / 2**20, 1)}
-                asyncio.run(stock_phases(rasa, plan, progress, out, args.think_ms))
-            finally:
+            if nlu_proc is not None:
+                say("NLU: held-out evaluation and parse latency of both models (own process)")
+                with timed(out, "nlu"):
+                    out["nlu"] = nlu_proc.run()
+                if "stock" in out["nlu"] and "error" not in out["nlu"] and stock_nlu_cache is not None:
+                    stock_nlu_cache.write_text(json.dumps({**out["nlu"]["stock"],
+                                                           "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+                elif cached_stock_nlu is not None and "error" not in out["nlu"]:
+                    out["nlu"]["stock"] = {**cached_stock_nlu, "cached": True}
+            if rasa is not None:
+                with timed(out, "stock comparable"):
+                    asyncio.run(stock_phases(rasa, plan, progress, out, args.think_ms))
+        finally:
+            if rasa is not None:
                 rasa.stop()
-
-    if "nlu" not in skip:
-        say("NLU: held-out evaluation and parse latency of both models (own process)")
-        nlu_args = ["bench.nlu", f"trulybot={our_model}"]
-        if stock_model is not None:
-            nlu_args.append(f"stock={stock_model}")
-        out["nlu"] = run_json(nlu_args, 600)
+            if nlu_proc is not None:
+                nlu_proc.kill()
 
     out["elapsed_s"] = round(time.monotonic() - started, 1)
     out["targets"] = targets(out)

@@ -15,7 +15,7 @@ MB = 1024 * 1024
 
 
 async def idle_sockets(ws_url: str, origin: str, bot_pid: int, count: int = 1000, batch: int = 50,
-                       settle: float = 2.0, progress: Callable[[int], None] = lambda n: None) -> Dict[str, Any]:
+                       settle: float = 1.0, progress: Callable[[int], None] = lambda n: None) -> Dict[str, Any]:
     await asyncio.sleep(settle)
     before = rss_bytes(bot_pid)
     sockets: List[aiohttp.ClientWebSocketResponse] = []

@@ -32,9 +32,10 @@ _address_counter = itertools.count(1)
 
 
 def next_address() -> str:
-    """A fresh shopper address (10.0.0.1, 10.0.0.2, ...), never reused within one bench run."""
-    n = next(_address_counter)
-    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255 or 1}"
+    """A fresh shopper address (10.0.0.1 ... 10.0.0.254, 10.0.1.1, ...), unique for 16.6 million calls."""
+    n = next(_address_counter) - 1
+    block, host = divmod(n, 254)  # last octet 1..254
+    return f"10.{(block >> 8) & 255}.{block & 255}.{host + 1}"
 
 
 @dataclass
@@ -62,6 +63,7 @@ class RunResult:
     client_cpu_s: float = 0.0
     processes: Dict[str, Dict[str, float]] = field(default_factory=dict)
     think_ms: float = 0.0
+    all_turns: int = 0  #: every answered turn of the phase, warm-up and drain included (CPU per turn)
 
     def summary(self) -> Dict[str, Any]:
         ok = [t.ms for t in self.turns if t.ok]
@@ -89,6 +91,7 @@ class RunResult:
             "unexpected_replies": sum(self.unexpected.values()),
             "unexpected_by_step": dict(self.unexpected),
             "client_cpu_s": round(self.client_cpu_s, 2),
+            "turns_whole_phase": self.all_turns,
             "processes": self.processes,
         }
 
@@ -184,6 +187,8 @@ async def run_load(target: Target, scenarios: Tuple[Scenario, ...], concurrency:
 
     async def shopper(index: int, http: aiohttp.ClientSession) -> None:
         n = 0
+        if think_ms:  # paced shoppers arrive spread over one think time
+            await asyncio.sleep(rng.uniform(0, think_ms / 1000.0))
         while not stopping.is_set():
             scenario = mix[next(picks) % len(mix)]
             try:
@@ -199,8 +204,11 @@ async def run_load(target: Target, scenarios: Tuple[Scenario, ...], concurrency:
                     if stopping.is_set():
                         completed = False
                         break
-                    if think_ms and n:
+                    if think_ms and n:  # the shopper reads the reply and types (also before a new conversation)
                         await asyncio.sleep(rng.uniform(0.5, 1.5) * think_ms / 1000.0)
+                        if stopping.is_set():
+                            completed = False
+                            break
                     n += 1
                     started = time.perf_counter()
                     try:
@@ -210,6 +218,8 @@ async def run_load(target: Target, scenarios: Tuple[Scenario, ...], concurrency:
                     ms = (time.perf_counter() - started) * 1000
                     end = loop.time()
                     expected = error is None and check(step, messages or [])
+                    if error is None:
+                        result.all_turns += 1
                     if inside(end):
                         result.turns.append(Turn(end, ms, step.kind, scenario.name, error is None, expected, error))
                         if error:

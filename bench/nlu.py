@@ -1,7 +1,8 @@
 """NLU quality and speed on the held-out set (tests/nlu/test_nlu.yml, plus tests/nlu/blind_nlu.yml when present).
 
-Runs in its own process (``python -m bench.nlu MODEL...``; TensorFlow stays out of the load generator)
-and prints one JSON object. Parsing and metrics reuse tests/nlu/nlu_eval.py (the helpers behind
+Runs in its own process (``python -m bench.nlu [--wait] NAME=MODEL...``; TensorFlow stays out of the load
+generator) and prints one JSON object. With ``--wait`` it loads the models, prints ``READY`` and parses only
+after a line on stdin (bench loads them while stock Rasa starts, and parses on an otherwise idle machine). Parsing and metrics reuse tests/nlu/nlu_eval.py (the helpers behind
 tests/nlu/compare_pipelines.py): each model is loaded with ``Agent.load`` and parses every held-out
 message once with ``Agent.parse_message`` after 5 warm-up parses, one at a time.
 
@@ -44,14 +45,18 @@ def entity_f1(parsed) -> Dict[str, float]:
     return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
 
-def evaluate(model: Path, sets: Dict[str, Path]) -> Dict[str, Any]:
-    sys.path.insert(0, str(NLU_TESTS))
-    import nlu_eval  # tests/nlu/nlu_eval.py
+def load(model: Path):
     from rasa.core.agent import Agent
 
     started = time.perf_counter()
     agent = Agent.load(str(model))
-    out: Dict[str, Any] = {"model": model.name, "load_s": round(time.perf_counter() - started, 2)}
+    return agent, {"model": model.name, "load_s": round(time.perf_counter() - started, 2)}
+
+
+def evaluate(agent, out: Dict[str, Any], sets: Dict[str, Path]) -> Dict[str, Any]:
+    sys.path.insert(0, str(NLU_TESTS))
+    import nlu_eval  # tests/nlu/nlu_eval.py
+
     for name, path in sets.items():
         examples = nlu_eval.load_examples(path)
         parsed = asyncio.run(nlu_eval.parse_all(agent, examples))
@@ -81,11 +86,18 @@ def main(argv: List[str]) -> int:
     sets = {"held_out": NLU_TESTS / "test_nlu.yml"}
     if (NLU_TESTS / "blind_nlu.yml").exists():
         sets["blind"] = NLU_TESTS / "blind_nlu.yml"
-    results = {}
+    wait = "--wait" in argv
+    loaded = {}
     for arg in argv:
+        if arg.startswith("--"):
+            continue
         name, _, path = arg.partition("=")
-        results[name] = evaluate(Path(path), sets)
-    print(json.dumps(results))
+        loaded[name] = load(Path(path))
+    if wait:
+        print("READY", flush=True)
+        sys.stdin.readline()
+    results = {name: evaluate(agent, meta, sets) for name, (agent, meta) in loaded.items()}
+    print(json.dumps(results), flush=True)
     return 0
 
 

@@ -48,7 +48,9 @@ def first_render(url: str, runs: int = 5) -> Dict[str, Any]:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             for _ in range(runs):
-                context = browser.new_context(viewport={"width": 1100, "height": 800})
+                # bypass_csp: the demo page's CSP forbids eval, which Playwright's wait_for_function needs; the
+                # widget itself runs the same either way.
+                context = browser.new_context(viewport={"width": 1100, "height": 800}, bypass_csp=True)
                 context.add_init_script(PROBE)
                 page = context.new_page()
                 page.goto(url, wait_until="domcontentloaded", timeout=20_000)
