@@ -18,12 +18,15 @@
     return q && typeof q.title === "string" && typeof q.payload === "string";
   }).slice(0, 6);
   var original = window.fetch;
-  if (!original || !Object.keys(clean).length) return;
+  if (!original) return;
+  // Always the current saved settings (the public config is HTTP-cached for a minute), plus the draft.
   window.fetch = function (url, opts) {
-    var p = original.apply(this, arguments);
-    if (String(url).indexOf("/api/widget/config/") < 0) return p;
-    return p.then(function (r) {
-      if (!r.ok) return r;
+    if (String(url).indexOf("/api/widget/config/") < 0) return original.apply(this, arguments);
+    var options = {};
+    for (var o in opts || {}) options[o] = opts[o];
+    options.cache = "no-store";
+    return original.call(window, url, options).then(function (r) {
+      if (!r.ok || !Object.keys(clean).length) return r;
       return r.json().then(function (cfg) {
         for (var k in clean) cfg[k] = clean[k];
         return new Response(JSON.stringify(cfg), { status: 200, headers: { "Content-Type": "application/json" } });
