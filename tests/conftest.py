@@ -14,6 +14,12 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    """Run browser tests last: Playwright's sync API runs an event loop in the main thread while a
+    browser is open, which would break asyncio tests scheduled in between."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture(scope="session")
 def rasa_model_path() -> Path:
     """The current trained model; trains first when data/, config.yml or domain.yml changed."""

@@ -10,8 +10,11 @@ CHROMIUM = os.environ.get("TRULYBOT_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium for one test module. Playwright's sync API keeps an event loop running in this
+    thread while it is open, so it must be closed before any asyncio test runs (see the root
+    conftest, which also orders browser tests last)."""
     if not os.path.exists(CHROMIUM):
         reason = f"no Chromium at {CHROMIUM}"
         if os.environ.get("CI", "").lower() == "true":
