@@ -34,10 +34,10 @@ RESULTS = HERE / "results"
 # target of DESIGN.md is checked on this run with 0 ms of added store latency.
 PLANS = {
     "quick": {"sweep": [1, 16], "latencies": [80, 0], "duration": 5.0, "warmup": 1.0,
-              "comparable_duration": 4.0, "paced": {"concurrency": 64, "think_ms": 3000.0, "duration": 8.0, "warmup": 3.0},
+              "comparable_duration": 4.0, "paced": {"concurrency": 64, "think_ms": 3000.0, "duration": 8.0, "warmup": 2.5, "latencies": [0]},
               "idle_sockets": 1000, "widget_runs": 3},
     "full": {"sweep": [1, 8, 64, 256], "latencies": [80, 0], "duration": 20.0, "warmup": 3.0,
-             "comparable_duration": 15.0, "paced": {"concurrency": 64, "think_ms": 3000.0, "duration": 30.0, "warmup": 4.5},
+             "comparable_duration": 15.0, "paced": {"concurrency": 64, "think_ms": 3000.0, "duration": 30.0, "warmup": 4.5, "latencies": [80, 0]},
              "idle_sockets": 1000, "widget_runs": 5},
 }
 
@@ -75,6 +75,9 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     ap.add_argument("--profile", default="",
                     help="comma-separated stack processes to run under cProfile (rasa,actions,bot); "
                          "profiles go to bench/results/profile-<time>/ and the top functions are printed")
+    ap.add_argument("--stack-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="extra environment for our stack, e.g. SANIC_WORKERS=2 with "
+                         "TRULYBOT_LOCK_STORE_URL=redis://127.0.0.1:6379/13 (repeatable; recorded in the JSON)")
     ap.add_argument("--patch", default="",
                     help="prototype fixes applied to the Rasa process of our stack (bench/hooks/sitecustomize.py): "
                          "validator,sqlite-wal,keepalive; results are labelled as patched")
@@ -104,11 +107,18 @@ class Progress:
         return tick, bar.close
 
 
+def role(name: str) -> str:
+    """'rasa-1234' (a second Sanic worker) -> 'rasa'."""
+    head, _, tail = name.rpartition("-")
+    return head if head and tail.isdigit() else name
+
+
 async def load_phase(target, scenarios, concurrency: int, plan: Dict[str, Any], pids, progress: Progress,
                      latency_ms: float, duration: float, think_ms: float, label: str,
-                     warmup: Optional[float] = None) -> Dict[str, Any]:
+                     warmup: Optional[float] = None, stack=None) -> Dict[str, Any]:
     from bench.load import run_load
 
+    hits0 = stack.store_hits() if stack is not None else None
     warmup = plan["warmup"] if warmup is None else warmup
     tick, close = progress.phase(f"{label} c={concurrency}", warmup + duration)
     sampler = procs.Sampler(pids).start()
@@ -126,8 +136,18 @@ async def load_phase(target, scenarios, concurrency: int, plan: Dict[str, Any], 
     summary["load_average"] = [round(x, 2) for x in os.getloadavg()]
     # CPU is read over the whole phase (warm-up and drain included), so divide by every turn answered in it.
     ok = result.all_turns
-    summary["cpu_ms_per_turn"] = {name: round(u.cpu_s * 1000 / ok, 1) for name, u in usage.items()} if ok else {}
+    cpu: Dict[str, float] = {}
+    for name, u in usage.items():
+        cpu[role(name)] = cpu.get(role(name), 0.0) + u.cpu_s
+    summary["cpu_s_by_role"] = {k: round(v, 2) for k, v in cpu.items()}
+    summary["cpu_ms_per_turn"] = {k: round(v * 1000 / ok, 1) for k, v in cpu.items()} if ok else {}
     summary["cpu_ms_per_turn"]["client"] = round(result.client_cpu_s * 1000 / ok, 1) if ok else None
+    if hits0 is not None:
+        hits1 = stack.store_hits()
+        calls = sum(hits1.values()) - sum(hits0.values())
+        lookups = result.all_by_kind.get("lookup", 0)
+        summary["store_calls"] = calls
+        summary["store_calls_per_lookup_turn"] = round(calls / lookups, 2) if lookups else None
     lat = summary["latency"]
     say(f"{label} c={concurrency}: {summary['turns_per_s']} turns/s, p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, "
         f"errors {summary['errors']}, unexpected {summary['unexpected_replies']}")
@@ -148,14 +168,15 @@ async def our_phases(stack, plan: Dict[str, Any], skip: set, progress: Progress,
                 for concurrency in plan["sweep"]:
                     out["load"].append(await load_phase(
                         target, SHOPPER_MIX, concurrency, plan, lambda: pids, progress, latency, plan["duration"],
-                        think_ms, f"shopper mix, store +{latency:g} ms"))
+                        think_ms, f"shopper mix, store +{latency:g} ms", stack=stack))
         with timed(out, "trulybot paced"):
             paced = plan["paced"]
-            for latency in plan["latencies"]:
+            for latency in paced["latencies"]:
                 stack.set_latency(latency)
                 out["paced"].append(await load_phase(
                     target, SHOPPER_MIX, paced["concurrency"], plan, lambda: pids, progress, latency,
-                    paced["duration"], paced["think_ms"], f"paced mix, store +{latency:g} ms", warmup=paced["warmup"]))
+                    paced["duration"], paced["think_ms"], f"paced mix, store +{latency:g} ms", warmup=paced["warmup"],
+                    stack=stack))
         stack.set_latency(0)
     if "comparable" not in skip:
         with timed(out, "trulybot comparable"):
@@ -289,6 +310,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         plan["sweep"] = [int(x) for x in args.sweep.split(",")]
     if args.latencies:
         plan["latencies"] = [float(x) for x in args.latencies.split(",")]
+        plan["paced"] = {**plan["paced"], "latencies": [x for x in plan["paced"]["latencies"] if x in plan["latencies"]]
+                         or plan["latencies"][-1:]}
     if args.duration:
         plan["duration"] = plan["comparable_duration"] = args.duration
     if args.warmup is not None:
@@ -342,7 +365,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     out: Dict[str, Any] = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "mode": "quick" if args.quick else "full",
         "machine": machine, "plan": {**plan, "think_ms": args.think_ms}, "models": models,
-        "patched": args.patch or None, "profiled": args.profile or None,
+        "patched": args.patch or None, "profiled": args.profile or None, "stack_env": args.stack_env or None,
         "stack": {}, "load": [], "paced": [], "comparable": {"trulybot": [], "stock": []},
         "idle_sockets": None, "widget": None, "nlu": None,
     }
@@ -357,6 +380,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.profile or args.patch:
             overrides["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE / "hooks"), str(PROJECT),
                                                                     os.environ.get("PYTHONPATH", "")]))
+        for item in args.stack_env:
+            name, _, value = item.partition("=")
+            overrides[name] = value
+            say(f"stack environment: {name}={value}")
         if args.patch:
             overrides["BENCH_PATCH"] = args.patch
             say(f"PATCHED run: prototype fixes {args.patch} applied to our Rasa process")

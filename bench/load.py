@@ -64,6 +64,7 @@ class RunResult:
     processes: Dict[str, Dict[str, float]] = field(default_factory=dict)
     think_ms: float = 0.0
     all_turns: int = 0  #: every answered turn of the phase, warm-up and drain included (CPU per turn)
+    all_by_kind: Counter = field(default_factory=Counter)
 
     def summary(self) -> Dict[str, Any]:
         ok = [t.ms for t in self.turns if t.ok]
@@ -92,6 +93,7 @@ class RunResult:
             "unexpected_by_step": dict(self.unexpected),
             "client_cpu_s": round(self.client_cpu_s, 2),
             "turns_whole_phase": self.all_turns,
+            "turns_whole_phase_by_kind": dict(self.all_by_kind),
             "processes": self.processes,
         }
 
@@ -220,6 +222,7 @@ async def run_load(target: Target, scenarios: Tuple[Scenario, ...], concurrency:
                     expected = error is None and check(step, messages or [])
                     if error is None:
                         result.all_turns += 1
+                        result.all_by_kind[step.kind] += 1
                     if inside(end):
                         result.turns.append(Turn(end, ms, step.kind, scenario.name, error is None, expected, error))
                         if error:

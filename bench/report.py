@@ -90,6 +90,8 @@ def render(out: Dict[str, Any]) -> str:
     ]
     if out.get("patched"):
         parts.append(f"PATCHED: prototype fixes {out['patched']} applied to our Rasa process (bench/hooks)")
+    if out.get("stack_env"):
+        parts.append(f"STACK ENVIRONMENT: {' '.join(out['stack_env'])}")
     if out.get("profiled"):
         parts.append(f"PROFILED under cProfile: {out['profiled']} (timings inflated, not comparable)")
     if out["models"]["trulybot"].get("stale"):

@@ -128,6 +128,16 @@ class TrulyBotStack(Service):
             out[name if name not in out else f"{name}-{pid}"] = pid
         return out
 
+    def store_hits(self) -> Dict[str, int]:
+        """Store API requests each emulator has answered so far."""
+        out = {}
+        for platform, url in self.emulator_urls.items():
+            try:
+                out[platform] = int(http_json(url + "/__emulator/stats").get("hits", 0))
+            except (urllib.error.URLError, OSError, ValueError):
+                out[platform] = -1
+        return out
+
     def set_latency(self, latency_ms: float) -> None:
         for url in self.emulator_urls.values():
             http_json(url + "/__emulator/faults", {"latency_ms": latency_ms})

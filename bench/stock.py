@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -68,6 +69,9 @@ def train(kind: str = "stock", config: Path = STOCK_CONFIG, log=print) -> Tuple[
             "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "fingerprint": fingerprint(config),
             "load_average_during_training": os.getloadavg()}
     (folder / "meta.json").write_text(json.dumps(meta, indent=2))
+    for old in CACHE.glob(f"{kind}-*"):  # models of earlier inputs are never used again
+        if old.is_dir() and old != folder:
+            shutil.rmtree(old, ignore_errors=True)
     return model, meta
 
 
