@@ -62,6 +62,7 @@ async def _evaluate(model: Path, out: Path) -> Dict[str, Any]:
     from rasa.core.test import test
 
     agent = Agent.load(str(model))
+    out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     await test(str(STORIES), agent, out_directory=str(out), disable_plotting=True, errors=False, warnings=False)
     elapsed = time.monotonic() - started
@@ -85,7 +86,7 @@ def main() -> None:
     rows = []
     for name, policies in CANDIDATES.items():
         model, train_seconds = _train(name, policies, out)
-        result = asyncio.run(_evaluate(model, out / (model.stem + "-results")))
+        result = asyncio.run(_evaluate(model, out / (model.name.split(".")[0] + "-results")))
         rows.append({"policies": name, "train_s": round(train_seconds, 1), **result})
         print(json.dumps(rows[-1]), flush=True)
     print("\n| policies | story accuracy | action F1 | ms / prediction | full training (s) |\n|---|---|---|---|---|")
