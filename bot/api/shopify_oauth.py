@@ -38,6 +38,7 @@ from bot.api.registry import Param, route
 from bot.api.stores import default_widget, store_dict
 from bot.api.validation import SHOP_DOMAIN_RE, read_json, shop_domain
 from bot.db.models import StoreIntegration, utcnow
+from bot.sealed import derive_key, seal, unseal
 from bot.store_credentials import set_credentials
 
 logger = logging.getLogger(__name__)
@@ -116,36 +117,15 @@ def verify_webhook_hmac(secret: str, body: bytes, given: Optional[str]) -> bool:
 
 # --- signed state cookie ----------------------------------------------------------------------------
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _cookie_key(secret: str) -> bytes:
-    return hashlib.sha256(b"trulybot/shopify-oauth-cookie/" + secret.encode("utf-8")).digest()
-
-
 def sign_state(secret: str, payload: Dict[str, Any]) -> str:
-    body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8"))
-    mac = _b64(hmac.new(_cookie_key(secret), body.encode("ascii"), hashlib.sha256).digest())
-    return f"{body}.{mac}"
+    """The signed state cookie value (see :mod:`bot.sealed`)."""
+    return seal(derive_key(secret, "shopify-oauth-cookie"), payload)
 
 
 def read_state(secret: str, cookie: Optional[str], now: Optional[float] = None) -> Optional[Dict[str, Any]]:
-    if not cookie or len(cookie) > 2000 or cookie.count(".") != 1:
-        return None
-    body, mac = cookie.split(".")
-    expected = _b64(hmac.new(_cookie_key(secret), body.encode("ascii", "replace"), hashlib.sha256).digest())
-    if not hmac.compare_digest(expected.encode("ascii"), mac.encode("ascii", "replace")):
-        return None
-    try:
-        payload = json.loads(_unb64(body))
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(payload, dict) or not isinstance(payload.get("exp"), (int, float)):
+    """The state cookie's payload when authentic and unexpired, else None."""
+    payload = unseal(derive_key(secret, "shopify-oauth-cookie"), cookie)
+    if payload is None or not isinstance(payload.get("exp"), (int, float)):
         return None
     if payload["exp"] < (time.time() if now is None else now):
         return None

@@ -8,10 +8,8 @@ The CSRF token of every form is an HMAC of the session nonce; a new nonce is iss
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import secrets
 import time
 from collections import OrderedDict
@@ -22,6 +20,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot import appkeys
+from bot.sealed import b64encode, derive_key, seal, unseal
 
 COOKIE = "tb_dash"
 COOKIE_PATH = "/dashboard"
@@ -30,17 +29,8 @@ ANON_SECONDS = 2 * 3600
 MAX_COOKIE = 1500
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _key(app: web.Application, purpose: str) -> bytes:
-    secret = app[appkeys.SETTINGS].session_secret or ""
-    return hashlib.sha256(f"trulybot/dashboard/{purpose}/".encode() + secret.encode("utf-8")).digest()
+    return derive_key(app[appkeys.SETTINGS].session_secret or "", f"dashboard/{purpose}")
 
 
 @dataclass
@@ -57,23 +47,12 @@ class DashSession:
 
 
 def encode(app: web.Application, payload: Dict[str, Any]) -> str:
-    body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8"))
-    mac = _b64(hmac.new(_key(app, "cookie"), body.encode("ascii"), hashlib.sha256).digest())
-    return f"{body}.{mac}"
+    return seal(_key(app, "cookie"), payload)
 
 
 def decode(app: web.Application, value: Optional[str], now: Optional[float] = None) -> Optional[DashSession]:
-    if not value or len(value) > MAX_COOKIE or value.count(".") != 1:
-        return None
-    body, mac = value.split(".")
-    expected = _b64(hmac.new(_key(app, "cookie"), body.encode("ascii", "replace"), hashlib.sha256).digest())
-    if not hmac.compare_digest(expected.encode("ascii"), mac.encode("ascii", "replace")):
-        return None
-    try:
-        data = json.loads(_unb64(body))
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("n"), str) or not isinstance(data.get("exp"), (int, float)):
+    data = unseal(_key(app, "cookie"), value, MAX_COOKIE)
+    if data is None or not isinstance(data.get("n"), str) or not isinstance(data.get("exp"), (int, float)):
         return None
     merchant = data.get("m") if isinstance(data.get("m"), int) else None
     token = data.get("t") if isinstance(data.get("t"), int) else None
@@ -109,7 +88,7 @@ def clear_cookie(app: web.Application, resp: web.StreamResponse) -> None:
 
 
 def csrf_token(app: web.Application, session: DashSession) -> str:
-    return _b64(hmac.new(_key(app, "csrf"), session.nonce.encode("ascii"), hashlib.sha256).digest())
+    return b64encode(hmac.new(_key(app, "csrf"), session.nonce.encode("ascii"), hashlib.sha256).digest())
 
 
 def csrf_ok(app: web.Application, session: Optional[DashSession], given: Any) -> bool:
