@@ -171,3 +171,23 @@ def test_reduced_motion_disables_animation(browser, demo_stack):
         assert duration in ("0s", "0s, 0s"), duration
     finally:
         context.close()
+
+
+def test_a_real_order_lookup_shows_the_card_with_tracking_links(page, demo_stack):
+    """Shopper flow against the real stack: ask, give the number, answer the email question."""
+    _open(page, demo_stack, "demo-woocommerce")
+    _say(page, "where is my order")
+    expect(_bot_replies(page).last).to_contain_text("order number", timeout=30_000)
+    _say(page, "#1002")
+    expect(_bot_replies(page).last).to_contain_text("email", timeout=30_000)
+    _say(page, "Jane.Doe@example.com")
+    card = page.locator(".card")
+    expect(card).to_have_count(1, timeout=30_000)
+    expect(card).to_have_attribute("aria-label", "Order 1002")
+    expect(card.locator(".badge")).to_have_class("badge s-partially_shipped")
+    tracks = card.locator("a.track")
+    expect(tracks).to_have_count(2)
+    assert all(tracks.nth(i).get_attribute("href").startswith("https://") for i in range(2))
+    expect(tracks.first).to_have_attribute("target", "_blank")
+    assert "jane" not in card.inner_text().lower()  # verification fields are never shown
+    page.screenshot(path=str(PROJECT / "docs" / "widget-order.png"))
