@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Iterable, List, Set
+from typing import Any, Dict, Iterable, List, Set
 
 from aiohttp import web
 from sqlalchemy import MetaData, Table, delete, select
@@ -47,6 +47,33 @@ def conversations_of_store(engine: Engine, store_id: int) -> List[str]:
             if metadata.get("store_id") == store_id:
                 found.add(sender_id)
     return sorted(found)
+
+
+def export_conversations(engine: Engine, conversation_ids: Iterable[str]) -> Dict[str, List[Dict[str, Any]]]:
+    """The user and bot messages of these conversations, oldest first, by conversation id."""
+    from bot.rasa_channel import history_from_events
+
+    ids = sorted(set(conversation_ids))
+    if not ids:
+        return {}
+    by_id: Dict[str, List[Dict[str, Any]]] = {i: [] for i in ids}
+    try:
+        events = _events(engine)
+    except NoSuchTableError:
+        return by_id
+    with engine.connect() as connection:
+        for start in range(0, len(ids), BATCH):
+            rows = connection.execute(
+                select(events.c.sender_id, events.c.data)
+                .where(events.c.sender_id.in_(ids[start:start + BATCH]), events.c.type_name.in_(("user", "bot")))
+                .order_by(events.c.id)
+            )
+            for sender_id, data in rows:
+                try:
+                    by_id[sender_id].append(json.loads(data or "{}"))
+                except ValueError:
+                    continue
+    return {i: history_from_events(evts, len(evts)) for i, evts in by_id.items()}
 
 
 def delete_conversations(engine: Engine, conversation_ids: Iterable[str]) -> int:

@@ -38,3 +38,16 @@ async def test_conversations_of_a_store_are_found_and_erased(tmp_path, monkeypat
 def test_missing_tracker_table_is_not_an_error(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path}/empty.db")
     assert conversations_of_store(engine, 1) == [] and delete_conversations(engine, ["x"]) == 0
+
+
+async def test_export_lists_messages_of_each_conversation(tmp_path, monkeypatch):
+    from bot.transcripts import export_conversations
+
+    url = f"sqlite:///{tmp_path}/tracker.db"
+    monkeypatch.setenv("TRULYBOT_TRACKER_STORE_URL", url)
+    store = SettingsSQLTrackerStore(domain=Domain.empty())
+    await _conversation(store, "c-1", 1)
+    exported = export_conversations(make_engine(url), ["c-1", "c-unknown"])
+    assert [m["role"] for m in exported["c-1"]] == ["user", "bot"]
+    assert exported["c-1"][1]["text"] == "Your order #1001 shipped"
+    assert exported["c-unknown"] == []

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional
@@ -21,7 +22,7 @@ from aiohttp import web
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot import activity
+from bot import activity, appkeys
 from bot.api import push
 from bot.api.db import in_db, is_database_outage
 from bot.api.dedupe import Dedupe
@@ -35,7 +36,7 @@ from bot.api.validation import SHOP_DOMAIN_RE
 from bot.api.webhook_registration import woo_secret
 from bot.db.models import StoreIntegration, UserActivity
 from bot.logs import mask_order_number
-from bot.transcripts import TRACKER_ENGINE, conversations_of_store
+from bot.transcripts import TRACKER_ENGINE, conversations_of_store, export_conversations
 
 logger = logging.getLogger(__name__)
 
@@ -271,7 +272,9 @@ async def process(app: web.Application, job: Job) -> None:
         await in_db(app, _uninstalled, job.store_id)
         invalidate_widget_cache(app)
     elif job.topic == "customers/data_request":
-        await in_db(app, _data_request, job.store_id, job.payload)
+        found = await in_db(app, _data_request, job.store_id, job.payload)
+        if found is not None:
+            await _export_customer_data(app, found)
     elif job.topic == "customers/redact":
         conversations = await in_db(app, _customer_redact, job.store_id, job.payload)
         await _run_redactors(app, job.store_id, conversations)
@@ -395,18 +398,61 @@ def _matching_activities(session: Session, store_id: int, refs: List[str]) -> Li
     return out
 
 
-def _data_request(session: Session, store_id: Optional[int], payload: Any) -> None:
+@dataclass
+class DataRequest:
+    """What TrulyBot holds about the orders named in a ``customers/data_request``."""
+
+    store_id: int
+    user_id: int
+    widget_id: str
+    request_id: str
+    orders: int
+    activities: List[Dict[str, Any]]
+    conversations: List[str]
+
+
+def _data_request(session: Session, store_id: Optional[int], payload: Any) -> Optional[DataRequest]:
     store = session.get(StoreIntegration, store_id) if store_id else None
     if store is None:
-        return
+        return None
     refs = _order_refs(payload, "orders_requested")
     held = _matching_activities(session, store.id, refs)
-    request_id = payload.get("data_request", {}).get("id") if isinstance(payload, dict) and isinstance(payload.get("data_request"), dict) else None
-    activity.record_activity(session, store.user_id, activity.WEBHOOK, "Customer data request received", store.id, {
-        "topic": "customers/data_request", "data_request_id": _text(request_id),
-        "orders_requested": len(refs), "activity_entries_held": [a.id for a in held][:200],
-        "note": "TrulyBot stores no customer email or address; the entries listed mention the requested orders",
-    })
+    request = payload.get("data_request") if isinstance(payload, dict) else None
+    request_id = _text(request.get("id")) if isinstance(request, dict) else None
+    conversations = sorted({str(a.details.get("conversation_id")) for a in held
+                            if isinstance(a.details, dict) and a.details.get("conversation_id")})
+    return DataRequest(store.id, store.user_id, store.widget_id, request_id or "unknown", len(refs),
+                       [a.to_dict() for a in held], conversations)
+
+
+async def _export_customer_data(app: web.Application, found: DataRequest) -> None:
+    """Write what we hold (activity entries and transcripts) to a file the merchant can hand over."""
+    transcripts: Dict[str, Any] = {}
+    if TRACKER_ENGINE in app:
+        transcripts = await asyncio.get_running_loop().run_in_executor(
+            None, export_conversations, app[TRACKER_ENGINE], found.conversations)
+    settings = app[appkeys.SETTINGS]
+    safe_id = "".join(c for c in found.request_id if c.isalnum() or c in "-_")[:64] or "unknown"
+    path = settings.data_dir / "exports" / found.widget_id / f"data-request-{safe_id}.json"
+    document = {"store": found.widget_id, "data_request_id": found.request_id, "orders_requested": found.orders,
+                "activity_entries": found.activities, "transcripts": transcripts,
+                "note": "TrulyBot stores no customer email or address; transcripts contain what the shopper typed."}
+
+    def write() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, ensure_ascii=False, indent=2, default=str)
+
+    await asyncio.get_running_loop().run_in_executor(None, write)
+
+    def record(session: Session) -> None:
+        activity.record_activity(session, found.user_id, activity.WEBHOOK, "Customer data request received", found.store_id, {
+            "topic": "customers/data_request", "data_request_id": found.request_id, "orders_requested": found.orders,
+            "activity_entries_held": len(found.activities), "conversations": len(found.conversations),
+            "export_file": str(path)})
+
+    await in_db(app, record)
 
 
 def _customer_redact(session: Session, store_id: Optional[int], payload: Any) -> List[str]:

@@ -160,6 +160,11 @@ async def test_privacy_webhooks(env, make_api, shop):
     assert any(d.get("order_number") == "1002" for _, d in entries)
     assert redacted == [(store.id, ["conv-x"])]
     assert "x@example.com" not in json.dumps(entries)
+    request = next(d for t, d in entries if t == "Customer data request received")
+    assert request["activity_entries_held"] == 1 and request["data_request_id"] == "9999"
+    export = json.loads(open(request["export_file"], encoding="utf-8").read())
+    assert [a["details"]["order_number"] for a in export["activity_entries"]] == ["450789469"]
+    assert "conv-x" in export["transcripts"] and "x@example.com" not in json.dumps(export)
 
 
 async def test_shop_redact_leaves_no_row_of_that_shop(env, make_api, shop, woo):
