@@ -11,7 +11,7 @@ import json
 from typing import Any, Dict, Iterable, List, Set
 
 from aiohttp import web
-from sqlalchemy import MetaData, Table, delete, select
+from sqlalchemy import MetaData, Table, delete, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import NoSuchTableError
 
@@ -74,6 +74,29 @@ def export_conversations(engine: Engine, conversation_ids: Iterable[str]) -> Dic
                 except ValueError:
                     continue
     return {i: history_from_events(evts, len(evts)) for i, evts in by_id.items()}
+
+
+def intent_counts(engine: Engine, conversation_ids: Iterable[str]) -> Dict[str, int]:
+    """How often each intent was recognised in the shopper messages of these conversations."""
+    ids = sorted(set(conversation_ids))
+    counts: Dict[str, int] = {}
+    if not ids:
+        return counts
+    try:
+        events = _events(engine)
+    except NoSuchTableError:
+        return counts
+    with engine.connect() as connection:
+        for start in range(0, len(ids), BATCH):
+            rows = connection.execute(
+                select(events.c.intent_name, func.count())
+                .where(events.c.type_name == "user", events.c.sender_id.in_(ids[start:start + BATCH]))
+                .group_by(events.c.intent_name)
+            )
+            for intent, n in rows:
+                if intent:
+                    counts[intent] = counts.get(intent, 0) + n
+    return counts
 
 
 def delete_conversations(engine: Engine, conversation_ids: Iterable[str]) -> int:

@@ -1,6 +1,8 @@
 """The dashboard's pages: sign in/out, stores, widget editor and preview, activity, analytics, CSV."""
 from __future__ import annotations
 
+import asyncio
+
 import csv
 import io
 import json
@@ -24,6 +26,7 @@ from bot.api.stores import invalidate_widget_cache, owned_store, store_dict
 from bot.api.validation import check
 from bot.dashboard import charts, queries, session as sess, words
 from bot.dashboard.web import Ctx, JsonRequest, action, error_page, page, redirect, security_headers, TEMPLATES
+from bot.transcripts import TRACKER_ENGINE, intent_counts
 
 PER_PAGE = 25
 PERIODS = (7, 30, 90, 365)
@@ -477,7 +480,19 @@ def _analytics_data(session: Session, merchant_id: int, store_id: Optional[int],
     today = datetime.now(timezone.utc).date()
     until = _at(today + timedelta(days=1))
     since = _at(today - timedelta(days=days - 1))
-    return {"stores": choices, "numbers": queries.analytics(session, merchant_id, ids, since, until)}
+    return {"stores": choices, "numbers": queries.analytics(session, merchant_id, ids, since, until),
+            "conversation_ids": queries.recent_conversation_ids(session, merchant_id, ids, since, until)}
+
+
+async def _with_intents(ctx: "Ctx", data: Dict[str, Any]) -> Dict[str, Any]:
+    """Add the most common intents, read from Rasa's tracker store for the period's recent conversations."""
+    numbers = data["numbers"]
+    engine = ctx.request.app.get(TRACKER_ENGINE)
+    ids = data.pop("conversation_ids", [])
+    counts = await asyncio.get_running_loop().run_in_executor(None, intent_counts, engine, ids) if engine is not None else {}
+    numbers["intents"] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    numbers["intents_sampled"] = len(ids) >= queries.INTENT_SAMPLE
+    return data
 
 
 def _analytics_params(ctx: Ctx) -> Tuple[Optional[int], int]:
@@ -498,8 +513,9 @@ def _pct(value: Optional[float]) -> str:
 @page
 async def analytics_page(ctx: Ctx) -> web.Response:
     store_id, days = _analytics_params(ctx)
-    data = await ctx.db(_analytics_data, ctx.merchant_id, store_id, days)
+    data = await _with_intents(ctx, await ctx.db(_analytics_data, ctx.merchant_id, store_id, days))
     n = data["numbers"]
+    intent_chart = charts.bar_list(n["intents"][:10], label="Most common intents")
     tick = 1 if days <= 7 else 7 if days <= 90 else 30
     day_chart = charts.column_chart(n["days"], label=f"Conversations per day, last {days} days", tick_every=tick,
                                     tick_format=lambda k: words.day(k + "T00:00:00+00:00"))
@@ -513,7 +529,7 @@ async def analytics_page(ctx: Ctx) -> web.Response:
     query = urlencode({k: v for k, v in (("store", str(store_id or "")), ("days", str(days))) if v})
     return ctx.render("analytics.html", nav="analytics", n=n, days=days, periods=PERIODS, store_id=store_id,
                       stores=data["stores"], day_chart=day_chart, outcome_chart=outcome_chart, topic_chart=topic_chart,
-                      hour_chart=hour_chart, pct=_pct, csv_url=f"/dashboard/analytics.csv?{query}")
+                      hour_chart=hour_chart, intent_chart=intent_chart, pct=_pct, csv_url=f"/dashboard/analytics.csv?{query}")
 
 
 def _cell(value: Any) -> str:
@@ -524,7 +540,7 @@ def _cell(value: Any) -> str:
 @page
 async def analytics_csv(ctx: Ctx) -> web.Response:
     store_id, days = _analytics_params(ctx)
-    data = await ctx.db(_analytics_data, ctx.merchant_id, store_id, days)
+    data = await _with_intents(ctx, await ctx.db(_analytics_data, ctx.merchant_id, store_id, days))
     n = data["numbers"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -542,6 +558,8 @@ async def analytics_csv(ctx: Ctx) -> web.Response:
         writer.writerow(["lookups_by_outcome", _cell(outcome), count])
     for topic, count in n["topics"]:
         writer.writerow(["shopper_topics", _cell(topic), count])
+    for intent, count in n["intents"]:
+        writer.writerow(["intents", _cell(intent), count])
     for hour, count in n["hours"]:
         writer.writerow(["conversations_by_hour_utc", f"{hour:02d}", count])
     name = f"trulybot-analytics-{days}d{'-store' + str(store_id) if store_id else ''}.csv"

@@ -134,6 +134,24 @@ def analytics(session: Session, merchant_id: int, store_ids: Sequence[int], sinc
     }
 
 
+INTENT_SAMPLE = 5000
+
+
+def recent_conversation_ids(session: Session, merchant_id: int, store_ids: Sequence[int], since: datetime,
+                            until: datetime, limit: int = INTENT_SAMPLE) -> List[str]:
+    """Ids of the most recent conversations started in the period (at most ``limit``)."""
+    if not store_ids:
+        return []
+    conv = _conv().label("conv")
+    rows = session.execute(
+        select(conv).where(UserActivity.user_id + 0 == merchant_id, UserActivity.store_id.in_(list(store_ids)),
+                           UserActivity.activity_type == activity.CONVERSATION,
+                           UserActivity.created_at >= since, UserActivity.created_at < until)
+        .order_by(UserActivity.created_at.desc()).limit(limit)
+    ).scalars()
+    return [c for c in rows if c]
+
+
 def _fill_days(per_day: Dict[str, int], since: datetime, until: datetime) -> List[Any]:
     first: date = since.date()
     last: date = (until - timedelta(microseconds=1)).date()
@@ -150,4 +168,4 @@ def empty_analytics(since: datetime, until: datetime) -> Dict[str, Any]:
     return {"since": since, "until": until, "days": _fill_days({}, since, until), "conversations": 0,
             "lookups": {o: 0 for o in OUTCOMES_SHOWN}, "lookups_total": 0, "resolved": 0, "handoffs": 0,
             "resolution_rate": None, "handoff_rate": None, "denominator": 0, "topics": [],
-            "hours": [(h, 0) for h in range(24)], "hours_source": "conversations"}
+            "hours": [(h, 0) for h in range(24)], "hours_source": "conversations", "intents": [], "intents_sampled": False}

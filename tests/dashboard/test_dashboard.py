@@ -470,8 +470,28 @@ async def test_activity_filters_and_paging(dash, env):
 
 # --- analytics -----------------------------------------------------------------------------------
 
-async def test_analytics_numbers_charts_and_csv(dash, env):
+async def _tracker_messages(env, monkeypatch, intents_by_conversation):
+    """Shopper messages in the app's Rasa tracker store, as Rasa would have saved them."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot import appkeys
+    from bot.rasa_stores import SettingsSQLTrackerStore
+
+    monkeypatch.setenv("TRULYBOT_TRACKER_STORE_URL", env.app[appkeys.SETTINGS].tracker_store_url)
+    store = SettingsSQLTrackerStore(domain=Domain.empty())
+    for conversation, intents in intents_by_conversation.items():
+        tracker = DialogueStateTracker(conversation, [])
+        for intent in intents:
+            tracker.update(UserUttered("...", {"name": intent, "confidence": 0.9}))
+        await store.save(tracker)
+
+
+async def test_analytics_numbers_charts_and_csv(dash, env, monkeypatch):
     sid = add_store(env, dash.merchant.id)
+    await _tracker_messages(env, monkeypatch, {"c_0": ["greet", "track_order", "inform"], "c_1": ["track_order"],
+                                               "old": ["cancel_order"], "other-store": ["human_handoff"]})
     now = datetime.now(timezone.utc).replace(hour=14, minute=0)
     convs = [f"c_{i}" for i in range(10)]
     for i, conv in enumerate(convs):
@@ -492,7 +512,8 @@ async def test_analytics_numbers_charts_and_csv(dash, env):
     assert 'id="kpi-resolution">50%<' in page  # c_1..c_4 shown + c_7 request = 5 of 10 (c_0 handed off)
     assert 'id="kpi-handoff">20%<' in page
     assert page.count("<svg") >= 4 and "return request" in page
-    assert "Intents are classified by Rasa" in page
+    assert "Most common intents" in page and "track_order" in page
+    assert "cancel_order" not in page and "human_handoff" not in page  # outside the period / another store
     year = await dash.page("/dashboard/analytics?days=365")
     assert 'id="kpi-conversations">11<' in year
     csv_text = await dash.page("/dashboard/analytics.csv?days=30")
@@ -502,6 +523,7 @@ async def test_analytics_numbers_charts_and_csv(dash, env):
     assert table[("summary", "conversations")] == "10" and table[("summary", "resolution_rate")] == "0.5000"
     assert table[("lookups_by_outcome", "shown")] == "5" and table[("lookups_by_outcome", "lockout")] == "1"
     assert table[("conversations_by_hour_utc", "14")] == "10"
+    assert table[("intents", "track_order")] == "2" and table[("intents", "greet")] == "1"
     assert sum(int(v) for (m, _), v in table.items() if m == "conversations_per_day") == 10
     assert len([1 for (m, _) in table if m == "conversations_per_day"]) == 30
     assert (await dash.get("/dashboard/analytics?store=99999")).status == 404
