@@ -119,6 +119,7 @@ async def load_phase(target, scenarios, concurrency: int, plan: Dict[str, Any], 
     from bench.load import run_load
 
     hits0 = stack.store_hits() if stack is not None else None
+    tcp0 = procs.tcp_counters()
     warmup = plan["warmup"] if warmup is None else warmup
     tick, close = progress.phase(f"{label} c={concurrency}", warmup + duration)
     sampler = procs.Sampler(pids).start()
@@ -140,6 +141,10 @@ async def load_phase(target, scenarios, concurrency: int, plan: Dict[str, Any], 
     for name, u in usage.items():
         cpu[role(name)] = cpu.get(role(name), 0.0) + u.cpu_s
     summary["cpu_s_by_role"] = {k: round(v, 2) for k, v in cpu.items()}
+    tcp1 = procs.tcp_counters()
+    # Namespace-wide counters (other programs on the machine count too): accept queues that overflowed
+    # drop SYNs, which the client retransmits after 1 s, 3 s, 7 s: long latency tails.
+    summary["tcp_counters_delta"] = {k: tcp1[k] - tcp0.get(k, 0) for k in tcp1}
     summary["cpu_ms_per_turn"] = {k: round(v * 1000 / ok, 1) for k, v in cpu.items()} if ok else {}
     summary["cpu_ms_per_turn"]["client"] = round(result.client_cpu_s * 1000 / ok, 1) if ok else None
     if hits0 is not None:
@@ -211,6 +216,18 @@ async def stock_phases(rasa, plan: Dict[str, Any], progress: Progress, out: Dict
         out["comparable"]["stock"].append(await load_phase(
             target, COMPARABLE, concurrency, plan, lambda: pids, progress, 0, plan["comparable_duration"], think_ms,
             "comparable script, stock Rasa"))
+
+
+def log_summary(lines: List[str], top: int = 15) -> List[str]:
+    """The stack's warning and error lines, digits masked, most frequent first (with counts)."""
+    import collections
+    import re
+
+    counts: "collections.Counter[str]" = collections.Counter()
+    for line in lines:
+        if re.search(r"WARNING|ERROR|Traceback|Exception", line):
+            counts[re.sub(r"\d+", "N", line)[:240]] += 1
+    return [f"{n} x {text}" for text, n in counts.most_common(top)]
 
 
 def print_profiles(folder: Path, top: int = 30) -> Dict[str, str]:
@@ -412,6 +429,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             out["stack"]["vm_hwm_mb"] = {n: round(procs.hwm_bytes(p) / 2**20, 1) for n, p in stack.processes().items()}
         finally:
             stack.stop()
+            out["stack"]["log_summary"] = log_summary(stack.lines)
         if profile_dir is not None:
             out["profiles"] = print_profiles(profile_dir)
         if "widget" in skip:

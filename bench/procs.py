@@ -163,3 +163,18 @@ def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.2)
             return True
         time.sleep(step)
     return predicate()
+
+
+TCP_COUNTERS = ("ListenOverflows", "ListenDrops", "TCPSynRetrans", "TCPTimeouts")
+
+
+def tcp_counters() -> Dict[str, int]:
+    """Kernel TCP counters of this network namespace (accept-queue overflows, SYN retransmits)."""
+    try:
+        lines = [line.split() for line in Path("/proc/net/netstat").read_text().splitlines() if line.startswith("TcpExt:")]
+    except OSError:
+        return {}
+    if len(lines) < 2:
+        return {}
+    values = dict(zip(lines[0][1:], lines[1][1:]))
+    return {k: int(values[k]) for k in TCP_COUNTERS if k in values}

@@ -105,7 +105,10 @@ def render(out: Dict[str, Any]) -> str:
         c = r["concurrency"]
         for label, key, digits in (("turns/s", "turns_per_s", 1), ("conversations/s", "conversations_per_s", 2)):
             a, b = r[key], s[key] if s else None
-            rows.append([f"comparable script, {c} clients: {label}", fmt(a, digits), fmt(b, digits), fmt(ratio(a, b), 2, "x")])
+            # Too few whole conversations inside the window (slow turns) make a meaningless ratio.
+            few = key == "conversations_per_s" and (r["conversations"] < 20 or not s or s["conversations"] < 20)
+            rows.append([f"comparable script, {c} clients: {label}", fmt(a, digits), fmt(b, digits),
+                         "–" if few else fmt(ratio(a, b), 2, "x")])
         for p in ("p50_ms", "p95_ms", "p99_ms"):
             a, b = _lat(r, p), _lat(s, p)
             rows.append([f"comparable script, {c} clients: turn {p[:3]} ms", fmt(a), fmt(b), fmt(ratio(a, b), 2, "x")])
@@ -166,6 +169,11 @@ def render(out: Dict[str, Any]) -> str:
     if out["load"]:
         parts += ["", "Shopper mix over the widget socket, closed loop (track x2 stores, wrong email, cancel, out of "
                   "scope; new session and address per conversation)", table(headers, mix_rows(out["load"]))]
+    for r in out["load"] + out.get("paced", []) + out["comparable"]["trulybot"] + out["comparable"]["stock"]:
+        if r.get("error_kinds"):
+            kinds = ", ".join(f"{k} x{v}" for k, v in sorted(r["error_kinds"].items(), key=lambda kv: -kv[1]))
+            parts.append(f"  errors of {r['target']} {r['concurrency']} clients, store +{r['store_latency_ms']:g} ms"
+                         f"{', paced' if r.get('think_ms') else ''}: {kinds}")
     if out.get("paced"):
         p = out["plan"]["paced"]
         parts += ["", f"Shopper mix, paced: {p['concurrency']} shoppers pausing {p['think_ms'] / 1000:g} s on average "

@@ -10,8 +10,8 @@ process, which looks at its own command line to know its role (rasa, actions, bo
   * ``validator``: Rasa's RemoteAction checks every action-server response with ``jsonschema.validate``,
     which re-checks the (large) events schema against the meta-schema on each call (~35 ms CPU); use
     one validator built once instead (same schema, same errors).
-  * ``sqlite-wal``: the SQLite tracker store in WAL mode with synchronous=NORMAL (no fsync per commit;
-    the Rasa event loop blocks on every commit otherwise).
+  * ``sqlite-wal``: the SQLite tracker store with a connection pool and WAL mode with synchronous=NORMAL
+    (no fsync per commit; the Rasa event loop blocks on every commit otherwise).
   * ``keepalive``: Rasa's EndpointConfig.request opens a new aiohttp ClientSession (a new TCP connection
     to the action server) for every custom action call; share one session per endpoint.
 """
@@ -84,6 +84,9 @@ def _patch_keepalive() -> None:
 
 
 def _patch_sqlite_wal() -> None:
+    """What docs/benchmarks.md proposes for bot/rasa_stores.py: for SQLite, a pooled engine (SQLAlchemy 1.4
+    gives file databases a NullPool: a new connection for every retrieve and save) whose connections use
+    WAL with synchronous=NORMAL (a commit no longer waits for fsync)."""
     import sqlalchemy as sa
     from rasa.core import tracker_store
 
@@ -91,15 +94,21 @@ def _patch_sqlite_wal() -> None:
 
     def __init__(self, *args, **kwargs):
         original(self, *args, **kwargs)
-        if self.engine.dialect.name == "sqlite":
-            @sa.event.listens_for(self.engine, "connect")
-            def _pragmas(dbapi_connection, _record):
-                cursor = dbapi_connection.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
-                cursor.close()
+        if self.engine.dialect.name != "sqlite":
+            return
+        engine = sa.create_engine(self.engine.url, poolclass=sa.pool.QueuePool, pool_size=2, max_overflow=8,
+                                  connect_args={"check_same_thread": False, "timeout": 30})
 
-            self.engine.dispose()  # connections opened by __init__ lack the pragmas
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        self.engine.dispose()
+        self.engine = engine
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=engine)
 
     tracker_store.SQLTrackerStore.__init__ = __init__
 
