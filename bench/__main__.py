@@ -80,7 +80,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
                          "TRULYBOT_LOCK_STORE_URL=redis://127.0.0.1:6379/13 (repeatable; recorded in the JSON)")
     ap.add_argument("--patch", default="",
                     help="prototype fixes applied to the Rasa process of our stack (bench/hooks/sitecustomize.py): "
-                         "validator,sqlite-wal,keepalive; results are labelled as patched")
+                         "validator,sqlite-wal,keepalive,eventcache; results are labelled as patched")
     return ap.parse_args(argv)
 
 

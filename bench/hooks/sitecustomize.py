@@ -5,7 +5,7 @@ process, which looks at its own command line to know its role (rasa, actions, bo
 
 - BENCH_PROFILE=rasa,actions,bot: the listed processes run under cProfile from start to exit and write
   BENCH_PROFILE_DIR/<role>.prof at exit (Rasa, rasa_sdk and aiohttp exit normally on SIGTERM).
-- BENCH_PATCH=validator,sqlite-wal,keepalive: prototypes of fixes, applied in the Rasa process only, to measure
+- BENCH_PATCH=validator,sqlite-wal,keepalive,eventcache: prototypes of fixes, applied in the Rasa process only, to measure
   their gain before they are made in bot/ (see docs/benchmarks.md):
   * ``validator``: Rasa's RemoteAction checks every action-server response with ``jsonschema.validate``,
     which re-checks the (large) events schema against the meta-schema on each call (~35 ms CPU); use
@@ -14,6 +14,7 @@ process, which looks at its own command line to know its role (rasa, actions, bo
     (no fsync per commit; the Rasa event loop blocks on every commit otherwise).
   * ``keepalive``: Rasa's EndpointConfig.request opens a new aiohttp ClientSession (a new TCP connection
     to the action server) for every custom action call; share one session per endpoint.
+  * ``eventcache``: cache Event.resolve_by_type (it scans all Event subclasses per deserialised event).
 """
 import os
 
@@ -83,6 +84,24 @@ def _patch_keepalive() -> None:
     endpoints.EndpointConfig.session = session
 
 
+def _patch_eventcache() -> None:
+    """Event.resolve_by_type walks every Event subclass for each event it deserialises; remember the answers."""
+    from rasa.shared.core import events
+
+    original = events.Event.resolve_by_type
+    known = {}
+
+    def resolve_by_type(type_name, default=None):
+        cls = known.get(type_name)
+        if cls is None:
+            cls = original(type_name, default)
+            if cls is not None and cls is not default:
+                known[type_name] = cls
+        return cls
+
+    events.Event.resolve_by_type = staticmethod(resolve_by_type)
+
+
 def _patch_sqlite_wal() -> None:
     """What docs/benchmarks.md proposes for bot/rasa_stores.py: for SQLite, a pooled engine (SQLAlchemy 1.4
     gives file databases a NullPool: a new connection for every retrieve and save) whose connections use
@@ -116,7 +135,8 @@ def _patch_sqlite_wal() -> None:
 _ROLE = _role() if (os.environ.get("BENCH_PROFILE") or os.environ.get("BENCH_PATCH")) else ""
 
 if _ROLE == "rasa":
-    _patches = {"validator": _patch_validator, "sqlite-wal": _patch_sqlite_wal, "keepalive": _patch_keepalive}
+    _patches = {"validator": _patch_validator, "sqlite-wal": _patch_sqlite_wal, "keepalive": _patch_keepalive,
+                "eventcache": _patch_eventcache}
     for _name in filter(None, os.environ.get("BENCH_PATCH", "").split(",")):
         _patches[_name]()
 
