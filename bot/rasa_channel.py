@@ -25,9 +25,11 @@ from sanic.response import HTTPResponse
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 
+from bot import rasa_speedups
 from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, SignatureVerifier
 
 logger = logging.getLogger(__name__)
+rasa_speedups.apply()  # this module is imported by the Rasa server at start-up
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TEXT_CHARS = 4000

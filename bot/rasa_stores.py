@@ -26,6 +26,28 @@ class SettingsSQLTrackerStore(SQLTrackerStore):
 
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            self._use_pooled_wal_engine()
+
+    def _use_pooled_wal_engine(self) -> None:
+        """SQLite: keep connections (SQLAlchemy 1.4 gives file databases a NullPool, i.e. a new
+        connection per retrieve and save) and commit without an fsync each time (WAL with
+        synchronous=NORMAL): the Rasa event loop blocks on every commit (docs/benchmarks.md)."""
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.engine.url, poolclass=sa.pool.QueuePool, pool_size=2, max_overflow=8,
+                                  connect_args={"check_same_thread": False, "timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        self.engine.dispose()
+        self.engine = engine
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=engine)
 
 
 class SettingsLockStore:
