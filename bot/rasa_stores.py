@@ -7,6 +7,7 @@ with the embedded defaults: the tracker store is SQL (``TRULYBOT_TRACKER_STORE_U
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
@@ -56,6 +57,12 @@ class SettingsLockStore:
     def __new__(cls, endpoint_config: Any = None) -> LockStore:  # type: ignore[misc]
         url = load_settings().lock_store_url
         if not url:
+            workers = os.environ.get("SANIC_WORKERS", "1")
+            if workers.isdigit() and int(workers) > 1:
+                raise RuntimeError(
+                    f"SANIC_WORKERS={workers} needs a shared lock store: set TRULYBOT_REDIS_URL "
+                    "(in-memory locks are per process, so two workers could answer one conversation at once)"
+                )
             return InMemoryLockStore()
         parts = urlsplit(url)
         db = parts.path.lstrip("/")

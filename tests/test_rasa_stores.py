@@ -49,6 +49,14 @@ def test_lock_store_is_in_memory_without_redis(monkeypatch):
     assert isinstance(SettingsLockStore(), InMemoryLockStore)
 
 
+def test_several_rasa_workers_need_redis_locks(monkeypatch):
+    monkeypatch.delenv("TRULYBOT_REDIS_URL", raising=False)
+    monkeypatch.delenv("TRULYBOT_LOCK_STORE_URL", raising=False)
+    monkeypatch.setenv("SANIC_WORKERS", "2")
+    with pytest.raises(RuntimeError, match="TRULYBOT_REDIS_URL"):
+        SettingsLockStore()
+
+
 async def test_redis_lock_store_serialises_a_conversation(monkeypatch):
     url = require_redis()
     monkeypatch.setenv("TRULYBOT_REDIS_URL", url)
