@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from actions import metrics
 from actions.activity_log import log_activity
 from actions.attempts import MAX_FAILURES
 from actions.render import render
@@ -168,6 +169,7 @@ class OrderLookup:
 
     async def _store_failed(self, request: LookupRequest, exc: BaseException) -> LookupResult:
         reason = _store_error_reason(exc)
+        metrics.STORE_ERRORS.labels(self.store.platform, reason).inc()
         logger.warning("order lookup failed for store %s: %s", self.store.store_id, reason)
         await mark_store_health(self.runtime, self.store.store_id, _plain_reason(self.store, exc))
         await self._record(STORE_ERROR, None, request, reason=reason)
@@ -175,7 +177,16 @@ class OrderLookup:
                             offer_handoff=True)
 
     async def run(self, request: LookupRequest) -> LookupResult:
-        """Look up (or list) orders for ``request`` within the time budget."""
+        """Look up (or list) orders for ``request`` within the time budget (and count it in /metrics)."""
+        started = time.monotonic()
+        result = await self._run(request)
+        platform = self.store.platform
+        metrics.LOOKUPS.labels(platform, result.outcome).inc()
+        if result.outcome != LOCKOUT:
+            metrics.STORE_CALL_SECONDS.labels(platform, result.outcome).observe(time.monotonic() - started)
+        return result
+
+    async def _run(self, request: LookupRequest) -> LookupResult:
         locked = await self._locked_out(request)
         if locked:
             return locked

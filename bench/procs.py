@@ -78,7 +78,7 @@ def cmdline(pid: int) -> List[str]:
 def name_of(argv: List[str]) -> str:
     """A short role name for a TrulyBot / Rasa process from its command line."""
     text = " ".join(argv)
-    if "rasa_sdk" in text:
+    if "rasa_sdk" in text or "actions.server" in text:
         return "actions"
     if "rasa run" in text:
         return "rasa"

@@ -97,11 +97,10 @@ def build_children(settings: Settings, model_path: Path, project: Path, emulator
     specs.append(
         ChildSpec(
             "actions",
-            [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)],
+            [py, "-m", "actions.server", "--host", settings.actions_host, "--port", str(settings.actions_port)],
             settings.actions_url + "/health",
             settings.actions_port,
             "TRULYBOT_ACTIONS_PORT",
-            env={"SANIC_HOST": settings.actions_host, "ACTION_SERVER_SANIC_WORKERS": "1"},
         )
     )
     specs.append(

@@ -85,7 +85,7 @@ def test_up_serves_supervises_and_stops_cleanly(rasa_model_path, tmp_path):
         assert refused.value.code == 401
 
         # A crashed child is reported with its last lines and restarted.
-        actions_pid = _child_named(stack, "rasa_sdk")
+        actions_pid = _child_named(stack, "actions.server")
         os.kill(actions_pid, signal.SIGKILL)
         stack.wait_for_line("actions died unexpectedly (signal 9)", timeout=20)
         stack.wait_for_line("actions is healthy again", timeout=60)

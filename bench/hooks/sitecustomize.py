@@ -25,7 +25,7 @@ def _role() -> str:
             cmd = " ".join(a.decode("utf-8", "replace") for a in f.read().split(b"\0") if a)
     except OSError:
         return ""
-    if "rasa_sdk" in cmd:
+    if "rasa_sdk" in cmd or "actions.server" in cmd:
         return "actions"
     if "rasa run" in cmd:
         return "rasa"

@@ -201,3 +201,17 @@ async def test_missing_store_metadata_is_answered(stores):
     events = await ActionLookupOrder().run(dispatcher, make_tracker(None, slots={"order_number": "1001", "email": "a@b.co"}), {})
     assert dispatcher.messages[0]["text"].startswith("Sorry, I can't look anything up")
     assert events == CLEARED
+
+
+async def test_lookups_are_counted_for_prometheus(stores):
+    from actions.metrics import LOOKUPS, STORE_ERRORS
+
+    def value(counter, *labels):
+        return counter.labels(*labels)._value.get()
+
+    shown, errors = value(LOOKUPS, "woocommerce", "shown"), value(STORE_ERRORS, "woocommerce", "store_unreachable")
+    await run_lookup(stores["A"], order_number="1001", email="jane.doe@example.com")
+    faults(stores["A"]).update({"error_rate": 1.0, "error_status": 503})
+    await run_lookup(stores["A"], order_number="1001", email="jane.doe@example.com", sender="c-2")
+    assert value(LOOKUPS, "woocommerce", "shown") == shown + 1
+    assert value(STORE_ERRORS, "woocommerce", "store_unreachable") == errors + 1
