@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import time
 from collections import OrderedDict
@@ -51,6 +52,8 @@ CONNECT_SCHEMA: Dict[str, Any] = {
     "properties": {
         "shop": {"type": "string", "maxLength": 255, "pattern": SHOP_DOMAIN_RE.pattern},
         "display_name": {"type": "string", "minLength": 1, "maxLength": 200},
+        # where the merchant's browser goes after a successful install (only dashboard pages)
+        "return_to": {"type": "string", "maxLength": 100, "pattern": "^/dashboard/[a-z/-]*$"},
     },
 }
 
@@ -179,6 +182,8 @@ async def shopify_connect(request: web.Request, me: MerchantIdentity) -> web.Res
     payload = {"n": nonce, "shop": shop, "m": me.merchant_id, "exp": expires}
     if body.get("display_name"):
         payload["name"] = body["display_name"]
+    if body.get("return_to"):
+        payload["r"] = body["return_to"]
     query = urlencode({
         "client_id": config.shopify_api_key,
         "scope": ",".join(config.shopify_scopes),
@@ -324,6 +329,10 @@ async def shopify_callback(request: web.Request) -> web.Response:
         return _fail(409, "This shop is connected to another TrulyBot account.", "shop taken")
     conn = connection(app, "shopify", base, {"access_token": token}, store_id=saved["id"], shop_domain=shop)
     await _finish_webhooks(app, saved["id"], "shopify", conn, saved["widget_id"], None, None)
-    resp = html_page(200, "Store connected", "Your Shopify store is connected to TrulyBot. You can close this page.")
+    return_to = cookie.get("r")
+    if isinstance(return_to, str) and re.fullmatch(r"/dashboard/[a-z/-]*", return_to):
+        resp = web.Response(status=302, headers={"Location": f"{return_to}?done=connected"})
+    else:
+        resp = html_page(200, "Store connected", "Your Shopify store is connected to TrulyBot. You can close this page.")
     resp.del_cookie(COOKIE_NAME, path=COOKIE_PATH)
     return resp

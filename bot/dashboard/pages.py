@@ -210,7 +210,8 @@ async def connect_shopify(ctx: Ctx) -> web.Response:
     if not shop["shop"]:
         return await _stores_page(ctx, 422, shop=shop, shop_errors={"shop": "Enter your shop's address, like your-store.myshopify.com."})
     try:
-        resp = await api_shopify.shopify_connect.__wrapped__(JsonRequest(ctx.request, shop), ctx.me)
+        resp = await api_shopify.shopify_connect.__wrapped__(
+            JsonRequest(ctx.request, {**shop, "return_to": "/dashboard/stores"}), ctx.me)
     except ApiError as exc:
         return await _stores_page(ctx, 422, shop=shop, shop_errors=_field_errors(exc, ("shop",), "shop"))
     ctx.used()

@@ -166,3 +166,22 @@ async def test_shop_of_another_merchant_cannot_be_taken(env, make_api, shop):
     assert (await client.get(path_of(callback))).status == 200
     resp = await client.post("/api/integrations/shopify/connect", json={"shop": shop.domain}, headers=other.headers)
     assert resp.status == 409 and (await resp.json())["error"]["code"] == "shop_taken"
+
+
+async def test_install_started_from_the_dashboard_returns_there(env, make_api, shop):
+    client = await make_api(shopify_api_base_url=shop.url)
+    merchant = env.merchant()
+    resp = await client.post("/api/integrations/shopify/connect", headers=merchant.headers,
+                             json={"shop": shop.domain, "return_to": "/dashboard/stores"})
+    assert resp.status == 200, await resp.text()
+    callback = await authorize((await resp.json())["install_url"])
+    back = await client.get(path_of(callback), allow_redirects=False)
+    assert back.status == 302 and back.headers["Location"] == "/dashboard/stores?done=connected"
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example", "/api/integrations", "/dashboard/../x"])
+async def test_return_to_only_accepts_dashboard_pages(env, make_api, shop, target):
+    client = await make_api(shopify_api_base_url=shop.url)
+    resp = await client.post("/api/integrations/shopify/connect", headers=env.merchant().headers,
+                             json={"shop": shop.domain, "return_to": target})
+    assert resp.status == 422

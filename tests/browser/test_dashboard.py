@@ -78,8 +78,8 @@ def test_merchant_connects_configures_previews_chats_and_reads_the_numbers(wide,
     shop_form = page.locator("#connect-shopify form")
     shop_form.get_by_label("Shop address").fill(DEMO_SHOP_DOMAIN)
     shop_form.get_by_role("button", name="Install on Shopify").click()
-    expect(page.locator("body")).to_contain_text("Your Shopify store is connected")
-    page.goto(f"{stack.base_url}/dashboard/stores")
+    expect(page).to_have_url(re.compile(r"/dashboard/stores\?done=connected$"))  # back in the dashboard
+    expect(page.get_by_role("status")).to_contain_text("Store connected")
     expect(page.locator("li.store", has_text=DEMO_SHOP_DOMAIN)).to_contain_text("Connected")
     page.screenshot(path=str(DOCS / "dashboard-stores.png"), full_page=True)
 
