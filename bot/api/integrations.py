@@ -49,6 +49,8 @@ WOO_CONNECT_SCHEMA: Dict[str, Any] = {
         "consumer_key": {"type": "string", "pattern": "^ck_[A-Za-z0-9_]{8,120}$"},
         "consumer_secret": {"type": "string", "pattern": "^cs_[A-Za-z0-9_]{8,120}$"},
         "display_name": {"type": "string", "minLength": 1, "maxLength": 200},
+        # wc_auth: where the merchant's browser goes after a successful approval (only dashboard pages)
+        "return_to": {"type": "string", "maxLength": 100, "pattern": "^/dashboard/[a-z/-]*$"},
     },
 }
 DISCONNECT_SCHEMA: Dict[str, Any] = {
@@ -316,7 +318,8 @@ async def _connect_wc_auth(request: web.Request, me: MerchantIdentity, body: Dic
     def save(session: Session) -> Dict[str, Any]:
         store = _save_new_store_with_widget(
             session, app, me.merchant_id, "woocommerce", store_url, name[:200], {}, widget_id,
-            {"wc_auth": {"nonce_hash": _hash(nonce), "expires_at": expires.isoformat(), "used": False}},
+            {"wc_auth": {"nonce_hash": _hash(nonce), "expires_at": expires.isoformat(), "used": False,
+                         "return_to": body.get("return_to")}},
             status="pending", checked=False)
         return store_dict(store)
 
@@ -417,22 +420,24 @@ async def woocommerce_callback(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def _return_status(session: Session, store_id: int, nonce: str, denied: bool) -> str:
+def _return_status(session: Session, store_id: int, nonce: str, denied: bool) -> Tuple[str, Optional[str]]:
+    """How the wc-auth flow ended, and the dashboard page to return to after a success."""
     store = session.get(StoreIntegration, store_id)
     if store is None or store.platform != "woocommerce":
-        return "unknown"
+        return "unknown", None
     wc = (store.config or {}).get("wc_auth") or {}
     expected = str(wc.get("nonce_hash") or "")
     if not expected or not hmac.compare_digest(expected, _hash(nonce)):
-        return "unknown"
+        return "unknown", None
     if store.status == "active" and wc.get("result") == "ok":
-        return "ok"
+        target = wc.get("return_to")
+        return "ok", target if isinstance(target, str) and re.fullmatch(r"/dashboard/[a-z/-]*", target) else None
     if store.status == "pending" and denied:
         session.delete(store)  # the merchant said no: nothing half-written stays behind
-        return "denied"
+        return "denied", None
     if store.status == "pending":
-        return "pending"
-    return "failed"
+        return "pending", None
+    return "failed", None
 
 
 _RETURN_TEXT = {
@@ -462,7 +467,9 @@ async def woocommerce_return(request: web.Request) -> web.Response:
     if parts is None:
         return html_page(*_RETURN_TEXT["unknown"])
     denied = request.query.get("success") == "0"
-    status = await in_db(request.app, _return_status, parts[0], parts[1], denied)
+    status, return_to = await in_db(request.app, _return_status, parts[0], parts[1], denied)
+    if return_to:
+        return web.Response(status=302, headers={"Location": f"{return_to}?done=connected"})
     return html_page(*_RETURN_TEXT[status])
 
 

@@ -175,6 +175,8 @@ async def connect_woocommerce(ctx: Ctx) -> web.Response:
     method = "wc_auth" if form.get("method") == "wc_auth" else "keys"
     body: Dict[str, Any] = {k: v for k, v in woo.items() if v and (method == "keys" or k not in ("consumer_key", "consumer_secret"))}
     body["method"] = method
+    if method == "wc_auth":
+        body["return_to"] = "/dashboard/stores"
     errors: Dict[str, str] = {}
     if not woo["store_url"]:
         errors["store_url"] = "Enter your store's address, like https://shop.example."

@@ -140,3 +140,18 @@ async def test_wc_auth_rejects_keys_in_body(env, make_api, woo):
     resp = await client.post("/api/integrations/woocommerce/connect", headers=merchant.headers, json={
         "store_url": woo.url, "method": "wc_auth", "consumer_key": woo.key, "consumer_secret": woo.secret})
     assert resp.status == 422
+
+
+async def test_wc_auth_started_from_the_dashboard_returns_there(env, make_api, woo):
+    client = await make_api()
+    merchant = env.merchant()
+    resp = await client.post("/api/integrations/woocommerce/connect", headers=merchant.headers,
+                             json={"store_url": woo.url, "method": "wc_auth", "return_to": "/dashboard/stores"})
+    assert resp.status == 202
+    status, location, _ = await browser_get((await resp.json())["authorize_url"])
+    assert status == 302
+    back = await client.get(path_of(location), allow_redirects=False)
+    assert back.status == 302 and back.headers["Location"] == "/dashboard/stores?done=connected"
+    bad = await client.post("/api/integrations/woocommerce/connect", headers=merchant.headers,
+                            json={"store_url": woo.url, "method": "wc_auth", "return_to": "https://evil.example/"})
+    assert bad.status == 422
