@@ -26,7 +26,15 @@ from bot.api.metrics import STORE_CONNECTIONS
 from bot.api.platforms import call, connection, connection_for, map_platform_error
 from bot.api.registry import Param, route
 from bot.api.stores import default_widget, invalidate_widget_cache, owned_store, store_dict
-from bot.api.validation import query_int, query_str, read_json, store_base_url, validation_error
+from bot.api.validation import (
+    RETURN_TO_SCHEMA,
+    query_int,
+    query_str,
+    read_json,
+    safe_return_to,
+    store_base_url,
+    validation_error,
+)
 from bot.db.models import StoreIntegration, utcnow
 from bot.logs import mask_order_number
 from bot.store_credentials import set_credentials
@@ -50,7 +58,7 @@ WOO_CONNECT_SCHEMA: Dict[str, Any] = {
         "consumer_secret": {"type": "string", "pattern": "^cs_[A-Za-z0-9_]{8,120}$"},
         "display_name": {"type": "string", "minLength": 1, "maxLength": 200},
         # wc_auth: where the merchant's browser goes after a successful approval (only dashboard pages)
-        "return_to": {"type": "string", "maxLength": 100, "pattern": "^/dashboard/[a-z/-]*$"},
+        "return_to": RETURN_TO_SCHEMA,
     },
 }
 DISCONNECT_SCHEMA: Dict[str, Any] = {
@@ -430,8 +438,7 @@ def _return_status(session: Session, store_id: int, nonce: str, denied: bool) ->
     if not expected or not hmac.compare_digest(expected, _hash(nonce)):
         return "unknown", None
     if store.status == "active" and wc.get("result") == "ok":
-        target = wc.get("return_to")
-        return "ok", target if isinstance(target, str) and re.fullmatch(r"/dashboard/[a-z/-]*", target) else None
+        return "ok", safe_return_to(wc.get("return_to"))
     if store.status == "pending" and denied:
         session.delete(store)  # the merchant said no: nothing half-written stays behind
         return "denied", None

@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import secrets
 import time
 from collections import OrderedDict
@@ -37,7 +36,7 @@ from bot.api.metrics import STORE_CONNECTIONS, timed_store_call
 from bot.api.platforms import connection, shopify_base_url
 from bot.api.registry import Param, route
 from bot.api.stores import default_widget, store_dict
-from bot.api.validation import SHOP_DOMAIN_RE, read_json, shop_domain
+from bot.api.validation import RETURN_TO_SCHEMA, SHOP_DOMAIN_RE, read_json, safe_return_to, shop_domain
 from bot.db.models import StoreIntegration, utcnow
 from bot.sealed import derive_key, seal, unseal
 from bot.store_credentials import set_credentials
@@ -53,7 +52,7 @@ CONNECT_SCHEMA: Dict[str, Any] = {
         "shop": {"type": "string", "maxLength": 255, "pattern": SHOP_DOMAIN_RE.pattern},
         "display_name": {"type": "string", "minLength": 1, "maxLength": 200},
         # where the merchant's browser goes after a successful install (only dashboard pages)
-        "return_to": {"type": "string", "maxLength": 100, "pattern": "^/dashboard/[a-z/-]*$"},
+        "return_to": RETURN_TO_SCHEMA,
     },
 }
 
@@ -329,8 +328,8 @@ async def shopify_callback(request: web.Request) -> web.Response:
         return _fail(409, "This shop is connected to another TrulyBot account.", "shop taken")
     conn = connection(app, "shopify", base, {"access_token": token}, store_id=saved["id"], shop_domain=shop)
     await _finish_webhooks(app, saved["id"], "shopify", conn, saved["widget_id"], None, None)
-    return_to = cookie.get("r")
-    if isinstance(return_to, str) and re.fullmatch(r"/dashboard/[a-z/-]*", return_to):
+    return_to = safe_return_to(cookie.get("r"))
+    if return_to:
         resp = web.Response(status=302, headers={"Location": f"{return_to}?done=connected"})
     else:
         resp = html_page(200, "Store connected", "Your Shopify store is connected to TrulyBot. You can close this page.")

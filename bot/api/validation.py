@@ -264,3 +264,14 @@ def unique(items: List[str]) -> List[str]:
 
 __all__ = ["read_json", "check", "query_int", "query_str", "query_datetime", "path_int", "store_base_url",
            "origin", "https_url", "shop_domain", "validation_error", "SHOP_DOMAIN_RE", "COLOR_RE"]
+
+
+# Where a merchant's browser may be sent back after an install or approval: dashboard pages only.
+RETURN_TO_SCHEMA = {"type": "string", "maxLength": 100, "pattern": "^/dashboard/[a-z/-]*$"}
+
+
+def safe_return_to(value: object) -> "str | None":
+    """``value`` when it is an allowed return path, else None (no open redirects)."""
+    if isinstance(value, str) and len(value) <= 100 and re.fullmatch(r"/dashboard/[a-z/-]*", value):
+        return value
+    return None
