@@ -69,7 +69,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     ap.add_argument("--think-ms", type=float, default=0.0,
                     help="mean pause between a shopper's turns in the sweep (uniform 0.5x-1.5x); default 0 = closed loop")
     ap.add_argument("--paced", help="shoppers,think_ms of the paced run (default 64,3000)")
-    ap.add_argument("--skip", default="", help="comma-separated: load,comparable,stock,idle,widget,nlu")
+    ap.add_argument("--skip", default="", help="comma-separated: load,comparable,stock,idle,widget,nlu,dashboard")
     ap.add_argument("--out", type=Path, default=RESULTS / "latest.json", help="JSON result file")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
     ap.add_argument("--profile", default="",
@@ -384,7 +384,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "machine": machine, "plan": {**plan, "think_ms": args.think_ms}, "models": models,
         "patched": args.patch or None, "profiled": args.profile or None, "stack_env": args.stack_env or None,
         "stack": {}, "load": [], "paced": [], "comparable": {"trulybot": [], "stock": []},
-        "idle_sockets": None, "widget": None, "nlu": None,
+        "idle_sockets": None, "widget": None, "nlu": None, "dashboard": None,
     }
 
     from bench.stack import StockRasa, TrulyBotStack
@@ -436,6 +436,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             from bench.widget import sizes
 
             out["widget"] = sizes()
+        if "dashboard" not in skip:
+            say("dashboard: render times of every page with a year of activity for one store")
+            from bot.dashboard.bench import bench_render
+
+            with timed(out, "dashboard"):
+                out["dashboard"] = bench_render(days=365, conversations_per_day=100 if args.quick else 200,
+                                                repeat=3 if args.quick else 5)
 
         # The NLU process loads both models while stock Rasa starts (loading only), then parses on its own
         # before the stock load phases run.

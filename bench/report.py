@@ -10,6 +10,7 @@ THROUGHPUT_RATIO_TARGET = 3.0  # "many times stock Rasa's": we count >= 3x as me
 IDLE_TARGET_MB = 200.0
 STACK_TARGET_MB = 1536.0
 WIDGET_TARGET_BYTES = 12 * 1024
+DASHBOARD_TARGET_MS = 1000.0
 
 
 def _find(rows: List[Dict[str, Any]], concurrency: int, latency: Optional[float] = None) -> Optional[Dict[str, Any]]:
@@ -73,6 +74,12 @@ def targets(out: Dict[str, Any]) -> List[Dict[str, Any]]:
     gz = widget.get("gzip_bytes")
     checks.append(_check("widget script gzipped (KB)", gz / 1024 if gz else None, "< 12",
                          None if gz is None else gz < WIDGET_TARGET_BYTES))
+
+    dash = out.get("dashboard") or {}
+    worst = dash.get("worst_ms")
+    checks.append(_check("slowest dashboard page, a year of activity (ms)", worst, f"<= {DASHBOARD_TARGET_MS:g}",
+                         None if worst is None else worst <= DASHBOARD_TARGET_MS,
+                         f"{dash.get('rows')} activity rows, SQLite" if dash else "not measured"))
     return checks
 
 
@@ -205,6 +212,12 @@ def render(out: Dict[str, Any]) -> str:
         elif w.get("error") or w.get("skipped"):
             line += f"; first render not measured: {w.get('error') or w.get('skipped')}"
         parts.append(line)
+
+    dash = out.get("dashboard") or {}
+    if dash.get("pages"):
+        rows = [[page, fmt(v.get("median_ms"), 1), fmt(v.get("max_ms"), 1)] for page, v in dash["pages"].items()]
+        parts += ["", f"Dashboard pages with {dash['days']} days of activity ({dash['rows']} rows, seeded in {dash['seed_seconds']} s)",
+                  table(["page", "median ms", "max ms"], rows)]
 
     # -- targets -----------------------------------------------------------------------------------------
     rows = [[t["target"], fmt(t["value"], 2 if (t["value"] or 0) < 20 else 0), t["goal"], _yes(t["met"]), t["note"]]
