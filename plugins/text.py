@@ -7,6 +7,8 @@ none of them raises on bad input except :func:`normalize_order_number`, which ra
 """
 from __future__ import annotations
 
+import ipaddress
+
 import re
 import unicodedata
 from datetime import datetime, timezone
@@ -204,3 +206,14 @@ def to_int(value: Any, default: Optional[int] = None) -> Optional[int]:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return default
+
+
+def is_loopback_host(host: Optional[str]) -> bool:
+    """True for ``localhost``, ``*.localhost`` and loopback IP literals (where plain http is allowed)."""
+    host = (host or "").strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -72,7 +72,7 @@ def load_api_config(settings: Settings) -> ApiConfig:
     if base_override and not settings.demo:
         from urllib.parse import urlsplit
 
-        from bot.api.validation import is_loopback_host
+        from plugins.text import is_loopback_host
 
         if not is_loopback_host(urlsplit(base_override).hostname or ""):
             logger.warning("TRULYBOT_SHOPIFY_API_BASE_URL ignored: only loopback emulators are allowed outside demo mode")

@@ -13,6 +13,7 @@ from aiohttp import web
 from jsonschema import Draft7Validator
 
 from bot.api.errors import ApiError
+from plugins.text import is_loopback_host
 
 MAX_BODY_BYTES = 64 * 1024
 SHOP_DOMAIN_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
@@ -148,15 +149,6 @@ def path_int(request: web.Request, name: str) -> int:
 
 
 # --- URLs ---------------------------------------------------------------------------------------
-
-def is_loopback_host(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _is_private_literal(host: str) -> bool:

@@ -69,7 +69,7 @@ def new_session(merchant_id: Optional[int] = None, token_id: Optional[int] = Non
 
 def secure_cookie(app: web.Application) -> bool:
     """Secure everywhere except a loopback public URL (local development and tests over http)."""
-    from bot.api.validation import is_loopback_host
+    from plugins.text import is_loopback_host
 
     host = urlsplit(app[appkeys.SETTINGS].public_url).hostname or ""
     return not is_loopback_host(host)

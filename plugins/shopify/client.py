@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
 import time
@@ -23,7 +22,7 @@ from plugins.errors import (
 from plugins.model import Order, Shipment
 from plugins.shopify import queries
 from plugins.shopify.normalize import PLATFORM, order_from_node
-from plugins.text import normalize_email, normalize_order_number, order_number_matches
+from plugins.text import is_loopback_host, normalize_email, normalize_order_number, order_number_matches
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +35,6 @@ VISIBILITY_DAYS = 60
 #: orders per email lookup: keeps the requested query cost (~165 per order) under Shopify's 1000
 MAX_FIND = 5
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def search_quote(value: str) -> str:
@@ -90,7 +81,7 @@ class ShopifyPlatform(Platform):
         parts = urlsplit(base)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise StoreConfigError("Shopify API base must be an http(s) URL", platform=PLATFORM)
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
             raise StoreConfigError("Shopify must be reached over HTTPS", platform=PLATFORM)
         return f"{base}/admin/api/{self.api_version}/graphql.json"
 

@@ -1,7 +1,6 @@
 """WooCommerce platform: REST API v3 (``/wp-json/wc/v3``) with consumer key/secret."""
 from __future__ import annotations
 
-import ipaddress
 import logging
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
@@ -18,7 +17,7 @@ from plugins.errors import (
 )
 from plugins.http import HttpResponse
 from plugins.model import Order, Shipment, OrderStatus
-from plugins.text import clean_text, digits_of, normalize_email, normalize_order_number, order_number_matches
+from plugins.text import clean_text, digits_of, is_loopback_host, normalize_email, normalize_order_number, order_number_matches
 from plugins.woocommerce.normalize import PLATFORM, order_from_payload, parse_tracking_items
 
 logger = logging.getLogger(__name__)
@@ -31,14 +30,6 @@ NO_AUTH_CODE = "woocommerce_rest_cannot_view"
 AUTH_MODES = ("auto", "basic", "query")
 MAX_PAGES = 3
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _error_code(response: HttpResponse) -> Optional[str]:
@@ -77,7 +68,7 @@ class WooCommercePlatform(Platform):
         parts = urlsplit(base)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise StoreConfigError("store URL must be an http(s) URL", platform=PLATFORM)
-        if parts.scheme == "http" and not _is_loopback(parts.hostname) and not self.store.options.get("allow_insecure_http"):
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname) and not self.store.options.get("allow_insecure_http"):
             raise StoreConfigError("WooCommerce stores must be reached over HTTPS", platform=PLATFORM)
         return base
 
