@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from typing import Iterator
 
 import pytest
@@ -30,9 +31,10 @@ def browser() -> Iterator[object]:
             browser.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1100, "height": 800})
+@contextmanager
+def checked_page(browser, width: int = 1100, height: int = 800) -> Iterator[object]:
+    """A page in a fresh context; fails the test if the page raised a JavaScript error."""
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.set_default_timeout(20_000)
     errors = []
@@ -40,3 +42,9 @@ def page(browser):
     yield page
     context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(browser):
+    with checked_page(browser) as page:
+        yield page

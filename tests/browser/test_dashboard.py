@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.stack import PROJECT, TRULYBOT, Stack
+from tests.browser.conftest import checked_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,14 +35,8 @@ def _demo_merchant_token(stack: Stack) -> str:
 
 @pytest.fixture
 def wide(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    with checked_page(browser, 1280, 900) as page:
+        yield page
 
 
 def test_merchant_connects_configures_previews_chats_and_reads_the_numbers(wide, demo_stack):
