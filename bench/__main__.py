@@ -78,9 +78,6 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     ap.add_argument("--stack-env", action="append", default=[], metavar="NAME=VALUE",
                     help="extra environment for our stack, e.g. SANIC_WORKERS=2 with "
                          "TRULYBOT_LOCK_STORE_URL=redis://127.0.0.1:6379/13 (repeatable; recorded in the JSON)")
-    ap.add_argument("--patch", default="",
-                    help="prototype fixes applied to the Rasa process of our stack (bench/hooks/sitecustomize.py): "
-                         "validator,sqlite-wal,keepalive,eventcache; results are labelled as patched")
     return ap.parse_args(argv)
 
 
@@ -382,7 +379,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     out: Dict[str, Any] = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "mode": "quick" if args.quick else "full",
         "machine": machine, "plan": {**plan, "think_ms": args.think_ms}, "models": models,
-        "patched": args.patch or None, "profiled": args.profile or None, "stack_env": args.stack_env or None,
+        "profiled": args.profile or None, "stack_env": args.stack_env or None,
         "stack": {}, "load": [], "paced": [], "comparable": {"trulybot": [], "stock": []},
         "idle_sockets": None, "widget": None, "nlu": None, "dashboard": None,
     }
@@ -394,16 +391,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         t0 = time.monotonic()
         overrides: Dict[str, str] = {}
         profile_dir = None
-        if args.profile or args.patch:
+        if args.profile:
             overrides["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE / "hooks"), str(PROJECT),
                                                                     os.environ.get("PYTHONPATH", "")]))
         for item in args.stack_env:
             name, _, value = item.partition("=")
             overrides[name] = value
             say(f"stack environment: {name}={value}")
-        if args.patch:
-            overrides["BENCH_PATCH"] = args.patch
-            say(f"PATCHED run: prototype fixes {args.patch} applied to our Rasa process")
         if args.profile:
             profile_dir = RESULTS / f"profile-{time.strftime('%Y%m%d-%H%M%S')}"
             profile_dir.mkdir(parents=True, exist_ok=True)

@@ -95,8 +95,6 @@ def render(out: Dict[str, Any]) -> str:
         f"{m['ram_gb']} GB RAM, Python {m['python']}, Rasa {m['rasa']}, load average at start "
         f"{' '.join(str(x) for x in m['load_average_start'])}",
     ]
-    if out.get("patched"):
-        parts.append(f"PATCHED: prototype fixes {out['patched']} applied to our Rasa process (bench/hooks)")
     if out.get("stack_env"):
         parts.append(f"STACK ENVIRONMENT: {' '.join(out['stack_env'])}")
     if out.get("profiled"):
