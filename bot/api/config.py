@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import Mapping, Optional, Tuple
 
 from bot.settings import Settings
+from plugins.shopify.client import DEFAULT_API_VERSION
 
 logger = logging.getLogger(__name__)
 
 DEMO_SHOPIFY_API_KEY = "trulybot-demo-app"
 DEMO_SHOPIFY_API_SECRET = "trulybot-demo-app-secret-0123456789abcdef"
 SHOPIFY_SCOPES = ("read_orders", "read_fulfillments")
-SHOPIFY_API_VERSION = "2024-07"
 
 
 @dataclass
@@ -38,7 +38,7 @@ class ApiConfig:
     shopify_api_secret: Optional[str] = None
     shopify_api_base_url: Optional[str] = None
     shopify_scopes: Tuple[str, ...] = SHOPIFY_SCOPES
-    shopify_api_version: str = SHOPIFY_API_VERSION
+    shopify_api_version: str = DEFAULT_API_VERSION  # the Shopify plugin's version: one source of truth
     allow_http_loopback: bool = True
     state_ttl_seconds: int = 600
     oauth_timestamp_window: int = 600
