@@ -18,7 +18,7 @@ def render_for(tracker: Tracker, name: str, **values: Any) -> str:
     metadata = message_metadata(tracker)
     widget = metadata.get("widget_id") if isinstance(metadata.get("widget_id"), str) else ""
     locale = metadata.get("locale") if isinstance(metadata.get("locale"), str) else "en"
-    return render(name, widget_id=widget, locale=locale, override_root=get_runtime().settings.data_dir / "templates", **values)
+    return render(name, widget_id=widget, locale=locale, override_root=get_runtime().templates_dir, **values)
 
 
 class _Ask(Action):

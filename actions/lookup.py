@@ -127,7 +127,7 @@ class OrderLookup:
     def __init__(self, runtime: Runtime, store: StoreContext) -> None:
         self.runtime = runtime
         self.store = store
-        self.override_root = runtime.settings.data_dir / "templates"
+        self.override_root = runtime.templates_dir
 
     def _say(self, name: str, **values: Any) -> Dict[str, Any]:
         return {"text": render(name, widget_id=self.store.widget_id, locale=self.store.locale,

@@ -45,7 +45,7 @@ def _client(tracker: Tracker) -> Optional[str]:
 
 def _say(runtime: Runtime, store: StoreContext, name: str, **values: Any) -> str:
     return render(name, widget_id=store.widget_id, locale=store.locale,
-                  override_root=runtime.settings.data_dir / "templates", **values)
+                  override_root=runtime.templates_dir, **values)
 
 
 def _send(dispatcher: CollectingDispatcher, message: Dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +29,11 @@ class Runtime:
     ring: KeyRing
     http: StoreHttpClient
     attempts: AttemptCounter
+
+    @property
+    def templates_dir(self) -> Path:
+        """Where stores' template overrides live (``<data dir>/templates/<widget id>/[<locale>/]``)."""
+        return self.settings.data_dir / "templates"
 
 
 _runtime: Optional[Runtime] = None
