@@ -6,7 +6,7 @@ from typing import Any, Dict, Optional
 
 from actions.runtime import Runtime
 from actions.store_access import StoreContext
-from bot.activity import record_activity
+from bot.services.activity import record_activity
 
 
 async def log_activity(runtime: Runtime, store: StoreContext, kind: str, title: str,

@@ -17,8 +17,8 @@ from typing import List, Optional, Protocol, Tuple
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db.models import LookupAttempt
-from bot.settings import Settings
+from bot.core.db.models import LookupAttempt
+from bot.core.settings import Settings
 
 MAX_FAILURES = 5
 WINDOW_SECONDS = 3600

@@ -19,8 +19,8 @@ from actions.attempts import MAX_FAILURES
 from actions.render import render
 from actions.runtime import Runtime
 from actions.store_access import StoreContext, mark_store_health, open_platform
-from bot import activity
-from bot.logs import mask_order_number
+from bot.services import activity
+from bot.core.logs import mask_order_number
 from plugins.errors import (
     MalformedResponse,
     OrderNotFound,

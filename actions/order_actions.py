@@ -25,7 +25,7 @@ from actions.render import render
 from actions.runtime import Runtime, get_runtime
 from actions.slot_values import clean_email, clean_order_number, clean_postcode
 from actions.store_access import StoreContext, resolve_store
-from bot import activity
+from bot.services import activity
 from plugins.text import order_number_matches
 
 logger = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ from typing import Optional
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.attempts import AttemptCounter, make_attempt_counter
-from bot.crypto import KeyRing, load_key_ring
-from bot.db import make_engine, make_sessionmaker
-from bot.settings import Settings, load_settings
+from bot.core.crypto import KeyRing, load_key_ring
+from bot.core.db import make_engine, make_sessionmaker
+from bot.core.settings import Settings, load_settings
 from plugins.http import StoreHttpClient, shared_http_client
 
 

@@ -9,7 +9,7 @@ from rasa_sdk.endpoint import create_app
 from sanic import response
 
 from actions.metrics import REGISTRY
-from bot.settings import load_settings
+from bot.core.settings import load_settings
 
 
 def build_app():  # -> sanic.Sanic

@@ -16,10 +16,10 @@ from sqlalchemy import update
 
 from actions.metadata import message_metadata
 from actions.runtime import Runtime
-from bot.crypto import DecryptionError
-from bot.db.models import StoreIntegration
-from bot.store_credentials import get_credentials
-from bot.stores import store_by_id
+from bot.core.crypto import DecryptionError
+from bot.core.db.models import StoreIntegration
+from bot.services.credentials import get_credentials
+from bot.services.stores import store_by_id
 from plugins.base import Platform
 from plugins.manager import UnknownPlatform, get_platform
 from plugins.model import StoreConnection

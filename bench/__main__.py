@@ -340,8 +340,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     say(f"{'quick' if args.quick else 'full'} run on {machine['cpu_model']}, {machine['cores']} cores, "
         f"{machine['ram_gb']} GB RAM, load average {machine['load_average_start']}")
 
-    from bot.settings import load_settings
-    from bot.training import current_model, latest_model
+    from bot.core.settings import load_settings
+    from bot.rasa.training import current_model, latest_model
 
     settings = load_settings()
     model_dir = settings.model_dir if settings.model_dir.is_absolute() else PROJECT / settings.model_dir

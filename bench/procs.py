@@ -82,9 +82,9 @@ def name_of(argv: List[str]) -> str:
         return "actions"
     if "rasa run" in text:
         return "rasa"
-    if "bot.cli serve" in text:
+    if "bot.process.cli serve" in text:
         return "bot"
-    if "bot.cli up" in text:
+    if "bot.process.cli up" in text:
         return "supervisor"
     for platform in ("woocommerce", "shopify"):
         if platform in text:

@@ -91,7 +91,7 @@ class Service:
 
 
 class TrulyBotStack(Service):
-    """``python -m bot.cli up`` in demo mode, on free ports, with its own data directory."""
+    """``python -m bot.process.cli up`` in demo mode, on free ports, with its own data directory."""
 
     def __init__(self, data_dir: Path, **overrides: str) -> None:
         port, rasa, actions, woo, shop = free_ports(5)
@@ -115,7 +115,7 @@ class TrulyBotStack(Service):
         self.base_url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}/ws"
         self.emulator_urls = {"woocommerce": f"http://127.0.0.1:{woo}", "shopify": f"http://127.0.0.1:{shop}"}
-        super().__init__([sys.executable, "-m", "bot.cli", "up"], env, PROJECT, "trulybot up")
+        super().__init__([sys.executable, "-m", "bot.process.cli", "up"], env, PROJECT, "trulybot up")
 
     def wait_ready(self, timeout: float = 240.0) -> None:
         self.wait_for(lambda: any("TrulyBot is up" in line for line in list(self.lines)), timeout, "'TrulyBot is up'")

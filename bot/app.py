@@ -8,16 +8,16 @@ import aiohttp
 from aiohttp import web
 
 from bot import appkeys
-from bot.crypto import load_key_ring
+from bot.core.crypto import load_key_ring
 from bot.dashboard import setup_dashboard
-from bot.db import make_engine, make_sessionmaker
+from bot.core.db import make_engine, make_sessionmaker
 from bot.api import setup_api
 from bot.gateway import setup_gateway
 from bot.health import health, live
-from bot.rasa_client import RasaClient
-from bot.settings import Settings
-from bot.shared_secrets import with_secrets
-from bot.transcripts import setup_transcripts
+from bot.rasa.client import RasaClient
+from bot.core.settings import Settings
+from bot.core.shared_secrets import with_secrets
+from bot.services.transcripts import setup_transcripts
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from bot.crypto import KeyRing
-from bot.rasa_client import RasaClient
-from bot.settings import Settings
+from bot.core.crypto import KeyRing
+from bot.rasa.client import RasaClient
+from bot.core.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 DB_ENGINE = web.AppKey("db_engine", Engine)

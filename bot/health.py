@@ -9,8 +9,8 @@ import aiohttp
 from aiohttp import web
 
 from bot import appkeys
-from bot.db import ping
-from bot.rasa_client import RasaUnavailable
+from bot.core.db import ping
+from bot.rasa.client import RasaUnavailable
 
 CHECK_TIMEOUT = 3.0
 

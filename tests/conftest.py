@@ -23,7 +23,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
 @pytest.fixture(scope="session")
 def rasa_model_path() -> Path:
     """The current trained model; trains first when data/, config.yml or domain.yml changed."""
-    from bot.training import train
+    from bot.rasa.training import train
 
     return train(PROJECT, Path("models"))
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.crypto import (
+from bot.core.crypto import (
     DecryptionError,
     KeyRing,
     KeyRingError,
@@ -15,9 +15,9 @@ from bot.crypto import (
     generate_key,
     load_key_ring,
 )
-from bot.db import Merchant, StoreIntegration, make_engine, make_sessionmaker
-from bot.db.migrate import upgrade
-from bot.store_credentials import get_credentials, reencrypt_all, set_credentials
+from bot.core.db import Merchant, StoreIntegration, make_engine, make_sessionmaker
+from bot.core.db.migrate import upgrade
+from bot.services.credentials import get_credentials, reencrypt_all, set_credentials
 
 AAD = associated_data("store_integrations", "w_1", "access_token_encrypted")
 

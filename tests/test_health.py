@@ -5,7 +5,7 @@ import pytest
 from aiohttp import web
 
 from bot.app import create_app
-from bot.settings import load_settings
+from bot.core.settings import load_settings
 from tests.support.ports import free_port
 
 

@@ -9,8 +9,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from bot.db.migrate import alembic_config, current_revision, upgrade
-from bot.db.models import Base
+from bot.core.db.migrate import alembic_config, current_revision, upgrade
+from bot.core.db.models import Base
 from tests.support.servers import require_postgres
 
 TABLES = {"merchants", "merchant_tokens", "store_integrations", "widget_configs", "user_activities", "lookup_attempts"}

@@ -9,7 +9,7 @@ from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy import text
 
-from bot import rasa_speedups
+from bot.rasa import speedups as rasa_speedups
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -64,7 +64,7 @@ async def test_endpoint_session_is_reused_until_closed():
 def test_sqlite_tracker_store_uses_wal(tmp_path, monkeypatch):
     from rasa.shared.core.domain import Domain
 
-    from bot.rasa_stores import SettingsSQLTrackerStore
+    from bot.rasa.stores import SettingsSQLTrackerStore
 
     monkeypatch.setenv("TRULYBOT_TRACKER_STORE_URL", f"sqlite:///{tmp_path}/t.db")
     store = SettingsSQLTrackerStore(domain=Domain.empty())

@@ -9,7 +9,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.rasa_stores import SettingsLockStore, SettingsSQLTrackerStore
+from bot.rasa.stores import SettingsLockStore, SettingsSQLTrackerStore
 from tests.support.servers import require_postgres, require_redis
 
 DOMAIN = Domain.from_path("domain.yml")

@@ -1,7 +1,7 @@
 """Signed JSON values (cookies, OAuth state)."""
 from __future__ import annotations
 
-from bot.sealed import derive_key, seal, unseal
+from bot.core.sealed import derive_key, seal, unseal
 
 
 def test_round_trip_and_tampering():

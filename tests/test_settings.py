@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import VARIABLES, Settings, SettingsError, load_settings
-from bot.shared_secrets import with_secrets
+from bot.core.settings import VARIABLES, Settings, SettingsError, load_settings
+from bot.core.shared_secrets import with_secrets
 
 
 def test_defaults_need_no_server():
@@ -71,7 +71,7 @@ def test_secret_values_are_not_echoed():
 
 
 def test_every_variable_is_documented_and_read():
-    source = Path("bot/settings.py").read_text()
+    source = Path("bot/core/settings.py").read_text()
     documented = {v.name for v in VARIABLES}
     import re
 

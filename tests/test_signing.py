@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.rasa_channel import history_from_events, reply_to_dict
-from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, SignatureVerifier, sign
+from bot.rasa.channel import history_from_events, reply_to_dict
+from bot.core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, SignatureVerifier, sign
 
 SECRET = "s" * 40
 

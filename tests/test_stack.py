@@ -14,9 +14,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.rasa_client import RasaClient
-from bot.settings import load_settings
-from bot.shared_secrets import with_secrets
+from bot.rasa.client import RasaClient
+from bot.core.settings import load_settings
+from bot.core.shared_secrets import with_secrets
 from tests.support.stack import PROJECT, TRULYBOT, Stack, pid_alive, stack_env
 
 pytestmark = pytest.mark.slow
@@ -110,7 +110,7 @@ def test_child_past_restart_limit_stops_the_whole_stack(rasa_model_path, tmp_pat
     try:
         stack.wait_ready()
         children = stack.children()
-        os.kill(_child_named(stack, "bot.cli serve"), signal.SIGKILL)
+        os.kill(_child_named(stack, "bot.process.cli serve"), signal.SIGKILL)
         code = stack.process.wait(20)
     finally:
         if stack.process.poll() is None:

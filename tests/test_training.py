@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.training import ModelError, check_model_file, current_model, expected_model_path, fingerprint
+from bot.rasa.training import ModelError, check_model_file, current_model, expected_model_path, fingerprint
 
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -6,9 +6,9 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 
-from bot.db import make_engine
-from bot.rasa_stores import SettingsSQLTrackerStore
-from bot.transcripts import conversations_of_store, delete_conversations
+from bot.core.db import make_engine
+from bot.rasa.stores import SettingsSQLTrackerStore
+from bot.services.transcripts import conversations_of_store, delete_conversations
 
 
 async def _conversation(store, sender: str, store_id: int) -> None:
@@ -41,7 +41,7 @@ def test_missing_tracker_table_is_not_an_error(tmp_path):
 
 
 async def test_export_lists_messages_of_each_conversation(tmp_path, monkeypatch):
-    from bot.transcripts import export_conversations
+    from bot.services.transcripts import export_conversations
 
     url = f"sqlite:///{tmp_path}/tracker.db"
     monkeypatch.setenv("TRULYBOT_TRACKER_STORE_URL", url)

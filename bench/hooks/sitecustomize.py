@@ -5,8 +5,8 @@ process, which looks at its own command line to know its role (rasa, actions, bo
 
 - BENCH_PROFILE=rasa,actions,bot: the listed processes run under cProfile from start to exit and write
   BENCH_PROFILE_DIR/<role>.prof at exit (Rasa, rasa_sdk and aiohttp exit normally on SIGTERM).
-The fixes once prototyped here (``--patch``) are now in the product: bot/rasa_speedups.py and the
-pooled WAL engine of bot/rasa_stores.py (see docs/benchmarks.md).
+The fixes once prototyped here (``--patch``) are now in the product: bot/rasa/speedups.py and the
+pooled WAL engine of bot/rasa/stores.py (see docs/benchmarks.md).
 """
 import os
 
@@ -21,7 +21,7 @@ def _role() -> str:
         return "actions"
     if "rasa run" in cmd:
         return "rasa"
-    if "bot.cli serve" in cmd:
+    if "bot.process.cli serve" in cmd:
         return "bot"
     return ""
 

@@ -12,7 +12,7 @@ from bot.api.db import in_db
 from bot.api.registry import Param, route
 from bot.api.stores import iso, owned_store
 from bot.api.validation import query_datetime, query_int, query_str, validation_error
-from bot.db.models import UserActivity
+from bot.core.db.models import UserActivity
 
 TYPE_PATTERN = r"^[a-z_]{1,50}$"
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.api.db import in_db
 from bot.api.errors import ApiError
-from bot.db.models import Merchant, MerchantToken, utcnow
+from bot.core.db.models import Merchant, MerchantToken, utcnow
 
 TOKEN_PREFIX = "tb_"
 PREFIX_LENGTH = 10

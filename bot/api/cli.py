@@ -46,7 +46,7 @@ def run_merchants(args: argparse.Namespace, sessions: Any) -> int:
     from sqlalchemy import select
 
     from bot.api.auth import create_merchant, create_token, revoke_token
-    from bot.db.models import Merchant, MerchantToken
+    from bot.core.db.models import Merchant, MerchantToken
 
     command = args.merchants_command
     if command == "create":

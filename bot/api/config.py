@@ -1,6 +1,6 @@
-"""Configuration of the merchant API, derived from :class:`bot.settings.Settings`.
+"""Configuration of the merchant API, derived from :class:`bot.core.settings.Settings`.
 
-The variables below are read and validated by :mod:`bot.settings` (README, configuration reference).
+The variables below are read and validated by :mod:`bot.core.settings` (README, configuration reference).
 
 ``TRULYBOT_SHOPIFY_API_KEY`` / ``TRULYBOT_SHOPIFY_API_SECRET``
     the Shopify app's client id and secret (OAuth and webhook HMAC). Demo mode falls back to the
@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Tuple
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from plugins.shopify.client import DEFAULT_API_VERSION
 
 logger = logging.getLogger(__name__)

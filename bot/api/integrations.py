@@ -16,7 +16,8 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import activity, appkeys
+from bot.services import activity
+from bot import appkeys
 from bot.api import webhook_registration as hooks
 from bot.api.auth import MerchantIdentity, merchant_required
 from bot.api.db import in_db
@@ -35,9 +36,9 @@ from bot.api.validation import (
     store_base_url,
     validation_error,
 )
-from bot.db.models import StoreIntegration, utcnow
-from bot.logs import mask_order_number
-from bot.store_credentials import set_credentials
+from bot.core.db.models import StoreIntegration, utcnow
+from bot.core.logs import mask_order_number
+from bot.services.credentials import set_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +190,7 @@ async def disconnect(request: web.Request, me: MerchantIdentity) -> web.Response
 # --- WooCommerce: keys ---------------------------------------------------------------------------
 
 def _new_store_widget_id() -> str:
-    from bot.db.models import new_widget_id
+    from bot.core.db.models import new_widget_id
 
     return new_widget_id()
 

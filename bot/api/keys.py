@@ -16,7 +16,7 @@ PLATFORM_FACTORY = web.AppKey("api_platform_factory", object)
 DEDUPE = web.AppKey("api_dedupe", object)
 #: background work queue of webhooks (bot.api.webhooks.WebhookWorker)
 WEBHOOK_WORKER = web.AppKey("api_webhook_worker", object)
-#: background store health checker (bot.health_checks.HealthChecker)
+#: background store health checker (bot.services.store_health.HealthChecker)
 HEALTH_CHECKER = web.AppKey("api_health_checker", object)
 #: optional override of the proactive push (tests); default uses the gateway's hub
 PUSH = web.AppKey("api_push", object)

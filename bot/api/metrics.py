@@ -108,8 +108,8 @@ class ActivityLookupFeed:
         self.last_id: Optional[int] = None
 
     def update(self, session: Any) -> None:
-        from bot import activity
-        from bot.db.models import UserActivity
+        from bot.services import activity
+        from bot.core.db.models import UserActivity
 
         types = (activity.LOOKUP, activity.LOCKOUT)
         if self.last_id is None:  # start counting from now: counters are per process
@@ -131,7 +131,7 @@ class ActivityLookupFeed:
 
 
 def update_store_gauges(session: Any) -> None:
-    from bot.db.models import StoreIntegration
+    from bot.core.db.models import StoreIntegration
 
     rows = session.execute(
         select(StoreIntegration.platform, StoreIntegration.status, func.count()).group_by(StoreIntegration.platform, StoreIntegration.status)

@@ -10,8 +10,8 @@ from bot import appkeys
 from bot.api.errors import ApiError
 from bot.api.keys import API_CONFIG, PLATFORM_FACTORY, STORE_HTTP
 from bot.api.metrics import timed_store_call
-from bot.db.models import StoreIntegration
-from bot.store_credentials import get_credentials
+from bot.core.db.models import StoreIntegration
+from bot.services.credentials import get_credentials
 
 
 def platform_class(app: web.Application, name: str) -> Any:

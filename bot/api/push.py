@@ -15,11 +15,11 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import activity
+from bot.services import activity
 from bot.api.db import in_db
 from bot.api.keys import API_CONFIG, PUSH
-from bot.db.models import UserActivity, utcnow
-from bot.logs import mask_order_number
+from bot.core.db.models import UserActivity, utcnow
+from bot.core.logs import mask_order_number
 
 logger = logging.getLogger(__name__)
 

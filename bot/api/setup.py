@@ -51,7 +51,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/metrics", metrics_handler, name="metrics")
     app.cleanup_ctx.append(_store_http)
     from bot.api.webhooks import webhook_worker_ctx
-    from bot.health_checks import health_checks_ctx
+    from bot.services.store_health import health_checks_ctx
 
     app.cleanup_ctx.append(webhook_worker_ctx)
     app.cleanup_ctx.append(health_checks_ctx)

@@ -26,7 +26,8 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import activity, appkeys
+from bot.services import activity
+from bot import appkeys
 from bot.api.auth import MerchantIdentity, merchant_required
 from bot.api.db import in_db
 from bot.api.errors import ApiError
@@ -37,9 +38,9 @@ from bot.api.platforms import connection, shopify_base_url
 from bot.api.registry import Param, route
 from bot.api.stores import default_widget, store_dict
 from bot.api.validation import RETURN_TO_SCHEMA, SHOP_DOMAIN_RE, read_json, safe_return_to, shop_domain
-from bot.db.models import StoreIntegration, utcnow
-from bot.sealed import derive_key, seal, unseal
-from bot.store_credentials import set_credentials
+from bot.core.db.models import StoreIntegration, utcnow
+from bot.core.sealed import derive_key, seal, unseal
+from bot.services.credentials import set_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def verify_webhook_hmac(secret: str, body: bytes, given: Optional[str]) -> bool:
 # --- signed state cookie ----------------------------------------------------------------------------
 
 def sign_state(secret: str, payload: Dict[str, Any]) -> str:
-    """The signed state cookie value (see :mod:`bot.sealed`)."""
+    """The signed state cookie value (see :mod:`bot.core.sealed`)."""
     return seal(derive_key(secret, "shopify-oauth-cookie"), payload)
 
 

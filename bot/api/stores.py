@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.api.errors import not_found
-from bot.db.models import StoreIntegration, WidgetConfig
+from bot.core.db.models import StoreIntegration, WidgetConfig
 
 
 def iso(value: Optional[datetime]) -> Optional[str]:

@@ -21,8 +21,8 @@ from bot import appkeys
 from bot.api.config import ApiConfig
 from bot.api.keys import API_CONFIG, STORE_HTTP
 from bot.api.metrics import timed_store_call
-from bot.crypto import associated_data
-from bot.db.models import StoreIntegration
+from bot.core.crypto import associated_data
+from bot.core.db.models import StoreIntegration
 
 logger = logging.getLogger(__name__)
 

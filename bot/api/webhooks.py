@@ -22,7 +22,8 @@ from aiohttp import web
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot import activity, appkeys
+from bot.services import activity
+from bot import appkeys
 from bot.api import push
 from bot.api.db import in_db, is_database_outage
 from bot.api.dedupe import Dedupe
@@ -34,9 +35,9 @@ from bot.api.shopify_oauth import verify_webhook_hmac
 from bot.api.stores import invalidate_widget_cache
 from bot.api.validation import SHOP_DOMAIN_RE
 from bot.api.webhook_registration import woo_secret
-from bot.db.models import StoreIntegration, UserActivity
-from bot.logs import mask_order_number
-from bot.transcripts import TRACKER_ENGINE, conversations_of_store, export_conversations
+from bot.core.db.models import StoreIntegration, UserActivity
+from bot.core.logs import mask_order_number
+from bot.services.transcripts import TRACKER_ENGINE, conversations_of_store, export_conversations
 
 logger = logging.getLogger(__name__)
 

@@ -10,13 +10,13 @@ from typing import Any, Dict
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from bot import activity
+from bot.services import activity
 from bot.api.auth import MerchantIdentity, merchant_required
 from bot.api.db import in_db
 from bot.api.registry import Param, route
 from bot.api.stores import default_widget, invalidate_widget_cache, iso, owned_store
 from bot.api.validation import COLOR_RE, origin, path_int, read_json, unique, validation_error
-from bot.db.models import WidgetConfig
+from bot.core.db.models import WidgetConfig
 
 MAX_ORIGINS = 20
 MAX_QUICK_REPLIES = 6

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from bot import activity
+from bot.services import activity
 
 BUDGET_MS = 1000.0
 
@@ -29,9 +29,9 @@ def _seed(db_url: str, days: int, per_day: int, seed: int) -> Dict[str, Any]:
     from sqlalchemy import insert
 
     from bot.api.auth import create_merchant
-    from bot.db import make_engine, make_sessionmaker
-    from bot.db.migrate import upgrade
-    from bot.db.models import StoreIntegration, UserActivity, WidgetConfig
+    from bot.core.db import make_engine, make_sessionmaker
+    from bot.core.db.migrate import upgrade
+    from bot.core.db.models import StoreIntegration, UserActivity, WidgetConfig
 
     upgrade(db_url)
     engine = make_engine(db_url)
@@ -84,7 +84,7 @@ async def _time_pages(db_url: str, data_dir: str, token: str, store_id: int, rep
 
     from bot.api.keys import API_CONFIG
     from bot.app import create_app
-    from bot.settings import load_settings
+    from bot.core.settings import load_settings
 
     settings = load_settings({"TRULYBOT_DATA_DIR": data_dir, "TRULYBOT_DATABASE_URL": db_url,
                               "TRULYBOT_PUBLIC_URL": "http://127.0.0.1:9"})

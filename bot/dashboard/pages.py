@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from bot import activity, appkeys
+from bot.services import activity
+from bot import appkeys
 from bot.api import activities as api_activities
 from bot.api import integrations as api_integrations
 from bot.api import shopify_oauth as api_shopify
@@ -26,7 +27,7 @@ from bot.api.stores import invalidate_widget_cache, owned_store, store_dict
 from bot.api.validation import check
 from bot.dashboard import charts, queries, session as sess, words
 from bot.dashboard.web import Ctx, JsonRequest, action, error_page, page, redirect, security_headers, TEMPLATES
-from bot.transcripts import TRACKER_ENGINE, intent_counts
+from bot.services.transcripts import TRACKER_ENGINE, intent_counts
 
 PER_PAGE = 25
 PERIODS = (7, 30, 90, 365)

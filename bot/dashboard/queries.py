@@ -12,8 +12,8 @@ from typing import Any, Dict, List, Optional, Sequence
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot import activity
-from bot.db.models import Merchant, MerchantToken, StoreIntegration, UserActivity
+from bot.services import activity
+from bot.core.db.models import Merchant, MerchantToken, StoreIntegration, UserActivity
 
 SEEN_RECENT = timedelta(days=7)
 LOOKUP_TYPES = (activity.LOOKUP, activity.LOCKOUT, activity.STORE_ERROR)

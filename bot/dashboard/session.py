@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot import appkeys
-from bot.sealed import b64encode, derive_key, seal, unseal
+from bot.core.sealed import b64encode, derive_key, seal, unseal
 
 COOKIE = "tb_dash"
 COOKIE_PATH = "/dashboard"

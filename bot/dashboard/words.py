@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Dict, Optional
 
-from bot import activity
+from bot.services import activity
 
 PLATFORM_NAMES = {"woocommerce": "WooCommerce", "shopify": "Shopify"}
 

@@ -19,7 +19,7 @@ from bot.gateway.widget_routes import (
     SCRIPT_PATHS, WIDGET_DIR, WIDGET_SCRIPT, Asset, demo_page, widget_config, widget_script,
 )
 from bot.gateway.ws import websocket_handler
-from bot.signing import SignatureVerifier
+from bot.core.signing import SignatureVerifier
 
 __all__ = ["GATEWAY", "LIMITS", "Gateway", "GatewayLimits", "setup_gateway"]
 

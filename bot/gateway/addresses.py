@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 
 from aiohttp import web
 
-from bot.settings import IPNetwork
+from bot.core.settings import IPNetwork
 
 
 def _ip(text: str) -> Optional[ipaddress._BaseAddress]:

@@ -1,6 +1,6 @@
 """``POST /internal/push``: put a proactive bot message into a live widget conversation.
 
-Authenticated with :mod:`bot.signing` headers made with ``TRULYBOT_CHANNEL_SECRET`` (timestamped,
+Authenticated with :mod:`bot.core.signing` headers made with ``TRULYBOT_CHANNEL_SECRET`` (timestamped,
 replay-protected). Body: ``{"conversation_id": "c_...", "messages": [{"text", "buttons"?, "custom"?}],
 "store_id": <int, optional: deliver only to sockets of this store>}``.
 """
@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.gateway.state import GATEWAY
 from bot.gateway.ws import clean_messages
-from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, SignatureVerifier
+from bot.core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, SignatureVerifier
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from bot.gateway.hub import Hub
 from bot.gateway.ratelimit import MessageRateLimiter
 from bot.gateway.stores import StoreCache
 from bot.gateway.tokens import TokenSigner
-from bot.rasa_client import RasaClient
+from bot.rasa.client import RasaClient
 
 
 class Gateway:

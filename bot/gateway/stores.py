@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.stores import store_by_widget_id
+from bot.services.stores import store_by_widget_id
 
 _COLOR = "#0123456789abcdefABCDEF"
 #: Quick-start buttons of a widget whose config has none: plain text, understood by the NLU model.

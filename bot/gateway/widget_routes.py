@@ -14,7 +14,7 @@ from typing import Dict
 from aiohttp import web
 
 from bot import appkeys
-from bot import activity
+from bot.services import activity
 from bot.gateway.state import GATEWAY
 
 WIDGET_DIR = Path(__file__).resolve().parents[1] / "widget"

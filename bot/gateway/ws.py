@@ -10,7 +10,8 @@ from typing import Any, Dict, List, Optional
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot import activity, appkeys
+from bot.services import activity
+from bot import appkeys
 from bot.api.metrics import TURNS, WS_SESSIONS
 from bot.gateway.addresses import client_address, client_hash
 from bot.gateway.hub import Conversation
@@ -18,7 +19,7 @@ from bot.gateway.ratelimit import SlidingWindow
 from bot.gateway.state import GATEWAY, Gateway
 from bot.gateway.stores import WidgetStore
 from bot.gateway.tokens import TokenError, new_conversation_id
-from bot.rasa_client import RasaUnavailable
+from bot.rasa.client import RasaUnavailable
 
 logger = logging.getLogger(__name__)
 

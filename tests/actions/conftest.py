@@ -10,11 +10,11 @@ from rasa_sdk import Tracker
 
 from actions.attempts import DatabaseAttemptCounter
 from actions.runtime import Runtime, set_runtime
-from bot.crypto import KeyRing
-from bot.db import Merchant, StoreIntegration, WidgetConfig, make_engine, make_sessionmaker
-from bot.db.migrate import upgrade
-from bot.settings import load_settings
-from bot.store_credentials import set_credentials
+from bot.core.crypto import KeyRing
+from bot.core.db import Merchant, StoreIntegration, WidgetConfig, make_engine, make_sessionmaker
+from bot.core.db.migrate import upgrade
+from bot.core.settings import load_settings
+from bot.services.credentials import set_credentials
 from plugins.emulation.faults import FAULTS_KEY
 from plugins.http import StoreHttpClient
 from plugins.woocommerce import emulator as woo_emulator

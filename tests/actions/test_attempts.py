@@ -6,8 +6,8 @@ import uuid
 import pytest
 
 from actions.attempts import DatabaseAttemptCounter, RedisAttemptCounter
-from bot.db import Merchant, StoreIntegration, make_engine, make_sessionmaker
-from bot.db.migrate import upgrade
+from bot.core.db import Merchant, StoreIntegration, make_engine, make_sessionmaker
+from bot.core.db.migrate import upgrade
 from tests.support.servers import require_redis
 
 

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.order_actions import ActionLookupOrder
-from bot.db import StoreIntegration, UserActivity
+from bot.core.db import StoreIntegration, UserActivity
 from tests.actions.conftest import faults, make_tracker
 
 CLEARED = [SlotSet("email", None), SlotSet("postcode", None)]
@@ -187,7 +187,7 @@ async def test_slow_store_is_answered_within_the_budget(stores, runtime):
 async def test_rejected_credentials_are_reported_in_plain_words(stores, runtime):
     with runtime.sessions.begin() as session:
         store = session.get(StoreIntegration, stores["A"].id)
-        from bot.store_credentials import set_credentials
+        from bot.services.credentials import set_credentials
 
         set_credentials(store, runtime.ring, {"consumer_key": "ck_wrong", "consumer_secret": "cs_wrong"})
     messages, _ = await run_lookup(stores["A"], order_number="1001", email="jane.doe@example.com")

@@ -5,7 +5,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.order_actions import ActionFallback, ActionHumanHandoff, ActionOrderRequest, ActionPolicyAnswer
-from bot.db import UserActivity
+from bot.core.db import UserActivity
 from tests.actions.conftest import make_tracker
 
 

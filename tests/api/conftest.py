@@ -12,9 +12,9 @@ from aiohttp import web
 from bot.api.auth import create_merchant
 from bot.api.keys import API_CONFIG, STORE_HTTP
 from bot.app import create_app
-from bot.db import make_engine, make_sessionmaker
-from bot.db.migrate import upgrade
-from bot.settings import load_settings
+from bot.core.db import make_engine, make_sessionmaker
+from bot.core.db.migrate import upgrade
+from bot.core.settings import load_settings
 
 SHOPIFY_KEY = "test-shopify-app"
 SHOPIFY_SECRET = "test-shopify-secret-0123456789abcdef"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from bot.api.auth import hash_token
-from bot.cli import main
+from bot.process.cli import main
 
 
 def test_merchants_create_token_list_revoke(tmp_path, monkeypatch, capsys):

@@ -6,9 +6,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from bot import activity
-from bot.db.models import StoreIntegration, UserActivity
-from bot.health_checks import backoff_seconds, run_health_checks_once
+from bot.services import activity
+from bot.core.db.models import StoreIntegration, UserActivity
+from bot.services.store_health import backoff_seconds, run_health_checks_once
 
 
 async def connect(client, merchant, woo):
@@ -128,7 +128,7 @@ async def test_database_outage_is_503_with_retry_after_and_leaves_nothing_half_w
     monkeypatch.setattr(integrations, "default_widget", real)
     # the whole database gone: every route answers 503 JSON, /metrics still answers
     from bot import appkeys
-    from bot.db import make_engine, make_sessionmaker
+    from bot.core.db import make_engine, make_sessionmaker
 
     from tests.support.ports import free_port
 

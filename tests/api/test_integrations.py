@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.db.models import MerchantToken, StoreIntegration, UserActivity, WidgetConfig
+from bot.core.db.models import MerchantToken, StoreIntegration, UserActivity, WidgetConfig
 
 
 async def connect_woo(client, merchant, woo, **extra):
@@ -233,7 +233,7 @@ def test_api_config_from_settings(tmp_path):
     import pytest
 
     from bot.api.config import load_api_config
-    from bot.settings import SettingsError, load_settings
+    from bot.core.settings import SettingsError, load_settings
 
     demo = load_settings({"TRULYBOT_DATA_DIR": str(tmp_path), "TRULYBOT_SHOPIFY_API_BASE_URL": "http://127.0.0.1:8102/"})
     config = load_api_config(demo)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot.db.models import StoreIntegration, UserActivity
+from bot.core.db.models import StoreIntegration, UserActivity
 from tests.api.test_webhooks import api_with_push, drain, fire_shopify, installed, lookup
 
 pytestmark = pytest.mark.postgres
@@ -23,7 +23,7 @@ async def test_woocommerce_connect_widget_activities_health_on_postgres(pg_env, 
     acts = await (await client.get("/api/activities", params={"since": "2000-01-01T00:00:00Z", "type": "config_changed"},
                                    headers=merchant.headers)).json()
     assert acts["total"] == 1
-    from bot.health_checks import run_health_checks_once
+    from bot.services.store_health import run_health_checks_once
 
     def make_due(session):
         row = session.get(StoreIntegration, store["id"])

@@ -43,7 +43,7 @@ async def test_no_plaintext_secret_in_database_or_logs(env, make_api, woo, shop,
     env.engine.dispose()
     blobs = b"".join(p.read_bytes() for p in env.tmp_path.glob("trulybot.db*"))
     # Our logs: everything but the test servers' access logs (the bot service runs with access_log=None,
-    # see bot.cli.cmd_serve) and the emulators' own request logs (they play the store).
+    # see bot.process.cli.cmd_serve) and the emulators' own request logs (they play the store).
     logs = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records
                       if r.name != "aiohttp.access" and not r.name.startswith("plugins.emulator"))
     assert "bot." in logs or "plugins." in logs

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.api.shopify_oauth import COOKIE_NAME, query_hmac, sign_state
-from bot.db.models import StoreIntegration
+from bot.core.db.models import StoreIntegration
 from tests.api.conftest import SHOPIFY_SECRET
 
 

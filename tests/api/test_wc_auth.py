@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.db.models import StoreIntegration, utcnow
+from bot.core.db.models import StoreIntegration, utcnow
 
 
 async def start(client, merchant, woo):
@@ -88,7 +88,7 @@ async def test_callback_with_expired_state_is_refused(env, make_api, woo):
     resp = await client.post("/api/integrations/woocommerce/callback", json={
         "user_id": state, "consumer_key": woo.key, "consumer_secret": woo.secret})
     assert resp.status == 403
-    from bot.health_checks import run_health_checks_once
+    from bot.services.store_health import run_health_checks_once
 
     await run_health_checks_once(env.app)  # expired pending stores are removed
     assert env.query(lambda s: s.execute(select(StoreIntegration)).all()) == []

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 import aiohttp
 from sqlalchemy import func, select
 
-from bot import activity
+from bot.services import activity
 from bot.api.keys import PUSH, REDACTORS, WEBHOOK_WORKER
-from bot.db.models import LookupAttempt, StoreIntegration, UserActivity, WidgetConfig
+from bot.core.db.models import LookupAttempt, StoreIntegration, UserActivity, WidgetConfig
 from tests.api.conftest import SHOPIFY_SECRET
 from tests.api.test_shopify_oauth import authorize, path_of, start
 

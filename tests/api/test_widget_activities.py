@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot import activity
-from bot.db.models import StoreIntegration, WidgetConfig
+from bot.services import activity
+from bot.core.db.models import StoreIntegration, WidgetConfig
 
 
 def add_store(env, merchant_id, platform="woocommerce", name="Store"):

@@ -77,7 +77,7 @@ def test_proc_readings_of_this_process():
     assert usage.peak_rss > 0 and usage.cpu_s >= 0 and sampler.peak_total >= usage.peak_rss
     assert procs.name_of(["python", "-m", "rasa", "run", "--model", "m"]) == "rasa"
     assert procs.name_of(["python", "-m", "rasa_sdk", "--actions", "actions"]) == "actions"
-    assert procs.name_of(["python", "-m", "bot.cli", "serve"]) == "bot"
+    assert procs.name_of(["python", "-m", "bot.process.cli", "serve"]) == "bot"
     assert procs.name_of(["python", "-m", "plugins.shopify.emulator", "--port", "1"]) == "shopify-emulator"
 
 

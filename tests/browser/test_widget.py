@@ -80,7 +80,7 @@ def test_reconnects_after_the_bot_service_restarts_and_sends_offline_messages_on
     expect(_bot_replies(page).first).to_be_visible(timeout=30_000)
 
     serve = [pid for pid in demo_stack.children()
-             if b"bot.cli\0serve" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+             if b"bot.process.cli\0serve" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     assert len(serve) == 1, demo_stack.children()
     os.kill(serve[0], signal.SIGKILL)
     banner = page.locator(".banner")

@@ -11,11 +11,11 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot import activity
+from bot.services import activity
 from bot.api.auth import revoke_token
 from bot.dashboard import session as sess
 from bot.dashboard.words import store_health
-from bot.db.models import StoreIntegration, UserActivity, WidgetConfig
+from bot.core.db.models import StoreIntegration, UserActivity, WidgetConfig
 from tests.dashboard.conftest import Dash, csrf_of, form_id_of
 
 PAGES = ["/dashboard/stores", "/dashboard/activity", "/dashboard/analytics", "/dashboard/analytics.csv",
@@ -477,7 +477,7 @@ async def _tracker_messages(env, monkeypatch, intents_by_conversation):
     from rasa.shared.core.trackers import DialogueStateTracker
 
     from bot import appkeys
-    from bot.rasa_stores import SettingsSQLTrackerStore
+    from bot.rasa.stores import SettingsSQLTrackerStore
 
     monkeypatch.setenv("TRULYBOT_TRACKER_STORE_URL", env.app[appkeys.SETTINGS].tracker_store_url)
     store = SettingsSQLTrackerStore(domain=Domain.empty())

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.gateway import LIMITS, GatewayLimits
-from bot.settings import load_settings
+from bot.core.settings import load_settings
 
 ORIGIN_A = "https://shop-a.example"
 ORIGIN_B = "https://shop-b.example"
@@ -20,8 +20,8 @@ SESSION_SECRET = "s" * 40
 
 
 def _seed(url: str) -> Dict[str, int]:
-    from bot.db import Merchant, StoreIntegration, WidgetConfig, make_engine, make_sessionmaker
-    from bot.db.migrate import upgrade
+    from bot.core.db import Merchant, StoreIntegration, WidgetConfig, make_engine, make_sessionmaker
+    from bot.core.db.migrate import upgrade
 
     upgrade(url)
     engine = make_engine(url)
@@ -72,7 +72,7 @@ class FakeRasa:
         self.started = asyncio.Event()
         self.active = 0
         self.refused = 0
-        from bot.signing import SignatureVerifier
+        from bot.core.signing import SignatureVerifier
 
         self.verifier = SignatureVerifier(CHANNEL_SECRET)
         self.max_active = 0
@@ -120,7 +120,7 @@ class FakeRasa:
         return web.json_response({"messages": messages})
 
     def _verified(self, body: bytes, request: web.Request) -> bool:
-        from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError
+        from bot.core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError
 
         try:  # one verifier for both routes, like the real channel: replays are refused
             self.verifier.verify(body, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER))

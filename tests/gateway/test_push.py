@@ -7,7 +7,7 @@ import secrets
 import pytest
 
 from bot.gateway import GatewayLimits
-from bot.signing import sign
+from bot.core.signing import sign
 from tests.gateway.conftest import CHANNEL_SECRET
 from tests.gateway.helpers import WidgetSocket
 from tests.support.servers import require_redis

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional
 from tests.support.ports import free_ports
 
 PROJECT = Path(__file__).resolve().parents[2]
-TRULYBOT = [sys.executable, "-m", "bot.cli"]
+TRULYBOT = [sys.executable, "-m", "bot.process.cli"]
 
 
 def child_pids(pid: int) -> List[int]:

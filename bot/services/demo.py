@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.crypto import KeyRing
-from bot.db.models import Merchant, StoreIntegration, WidgetConfig
-from bot.settings import Settings
-from bot.store_credentials import set_credentials
+from bot.core.crypto import KeyRing
+from bot.core.db.models import Merchant, StoreIntegration, WidgetConfig
+from bot.core.settings import Settings
+from bot.services.credentials import set_credentials
 
 logger = logging.getLogger(__name__)
 

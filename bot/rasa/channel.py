@@ -1,6 +1,6 @@
 """Rasa input channel that accepts only requests signed by the TrulyBot bot service.
 
-Registered in ``credentials.yml`` as ``bot.rasa_channel.TrulyBotChannel``. Routes (under
+Registered in ``credentials.yml`` as ``bot.rasa.channel.TrulyBotChannel``. Routes (under
 ``/webhooks/trulybot``):
 
 * ``POST /webhook`` — ``{"sender": conversation id, "message": text, "metadata": {...}}`` →
@@ -25,8 +25,8 @@ from sanic.response import HTTPResponse
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 
-from bot import rasa_speedups
-from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, SignatureVerifier
+from bot.rasa import speedups as rasa_speedups
+from bot.core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, SignatureVerifier
 
 logger = logging.getLogger(__name__)
 rasa_speedups.apply()  # this module is imported by the Rasa server at start-up
@@ -38,8 +38,8 @@ MAX_HISTORY = 100
 
 def _channel_secret() -> str:
     """The signing secret, resolved exactly as the bot service resolves it."""
-    from bot.settings import load_settings
-    from bot.shared_secrets import with_secrets
+    from bot.core.settings import load_settings
+    from bot.core.shared_secrets import with_secrets
 
     secret = with_secrets(load_settings()).channel_secret
     assert secret  # with_secrets either fills it or raises

@@ -1,9 +1,9 @@
 """SQLAlchemy models of the app database (SQLAlchemy 1.4 API, written in 2.0 style).
 
 Tables: ``merchants`` and their API ``merchant_tokens``; ``store_integrations`` (the seed's table:
-one connected store each, credentials encrypted with :mod:`bot.crypto`); ``widget_configs`` (one per
+one connected store each, credentials encrypted with :mod:`bot.core.crypto`); ``widget_configs`` (one per
 store); ``user_activities`` (the seed's activity log). Schema changes go through Alembic migrations in
-``bot/db/migrations`` — never ``create_all`` outside tests of the models themselves.
+``bot/core/db/migrations`` — never ``create_all`` outside tests of the models themselves.
 """
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ class StoreIntegration(Base):
     """A connected store (the seed's ``store_integrations``).
 
     ``user_id`` is the owning merchant (the seed's name for it). Credential columns hold
-    :mod:`bot.crypto` ciphertexts bound to ``widget_id`` and the column name.
+    :mod:`bot.core.crypto` ciphertexts bound to ``widget_id`` and the column name.
     """
 
     __tablename__ = "store_integrations"

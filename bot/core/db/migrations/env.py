@@ -1,7 +1,7 @@
-"""Alembic environment: runs migrations on the connection handed over by bot.db.migrate."""
+"""Alembic environment: runs migrations on the connection handed over by bot.core.db.migrate."""
 from alembic import context
 
-from bot.db.models import Base
+from bot.core.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -10,7 +10,7 @@ target_metadata = Base.metadata
 def run_migrations() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        from bot.db.engine import make_engine
+        from bot.core.db.engine import make_engine
 
         engine = make_engine(config.get_main_option("sqlalchemy.url"))
         with engine.begin() as conn:

@@ -12,7 +12,7 @@ import secrets as random  # stdlib
 from pathlib import Path
 from typing import Dict
 
-from bot.settings import Settings, SettingsError
+from bot.core.settings import Settings, SettingsError
 
 _FIELDS = {"channel_secret": "TRULYBOT_CHANNEL_SECRET", "session_secret": "TRULYBOT_SESSION_SECRET"}
 

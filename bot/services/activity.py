@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional
 from sqlalchemy import insert, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db.models import StoreIntegration, UserActivity, utcnow
+from bot.core.db.models import StoreIntegration, UserActivity, utcnow
 
 # Activity types used across the project (the dashboard filters on them).
 CONNECT = "store_connected"

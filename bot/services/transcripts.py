@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import NoSuchTableError
 
 from bot import appkeys
-from bot.db import make_engine
+from bot.core.db import make_engine
 
 TRACKER_ENGINE = web.AppKey("tracker_engine", Engine)
 BATCH = 500
@@ -51,7 +51,7 @@ def conversations_of_store(engine: Engine, store_id: int) -> List[str]:
 
 def export_conversations(engine: Engine, conversation_ids: Iterable[str]) -> Dict[str, List[Dict[str, Any]]]:
     """The user and bot messages of these conversations, oldest first, by conversation id."""
-    from bot.rasa_channel import history_from_events
+    from bot.rasa.channel import history_from_events
 
     ids = sorted(set(conversation_ids))
     if not ids:

@@ -1,6 +1,6 @@
 """Measured fixes to per-turn overhead inside the Rasa server (see docs/benchmarks.md).
 
-Applied once, when Rasa imports the TrulyBot channel (:mod:`bot.rasa_channel`):
+Applied once, when Rasa imports the TrulyBot channel (:mod:`bot.rasa.channel`):
 
 * **Action-response validation.** ``RemoteAction._validate_action_result`` calls
   ``jsonschema.validate``, which re-checks Rasa's large events schema against the meta-schema on every

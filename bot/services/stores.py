@@ -6,7 +6,7 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.db.models import StoreIntegration
+from bot.core.db.models import StoreIntegration
 
 
 def store_by_widget_id(session: Session, widget_id: str) -> Optional[StoreIntegration]:

@@ -19,12 +19,12 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import activity
+from bot.services import activity
 from bot.api.db import in_db
 from bot.api.keys import API_CONFIG, HEALTH_CHECKER
 from bot.api.metrics import STORE_CONNECTIONS
 from bot.api.platforms import call, connection_for, describe_error
-from bot.db.models import StoreIntegration, utcnow
+from bot.core.db.models import StoreIntegration, utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from typing import Deque, Dict, List, Optional, Sequence
 
 import aiohttp
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 
 STOP_GRACE_SECONDS = 8.0
 TAIL_LINES = 30
@@ -86,7 +86,7 @@ def build_children(settings: Settings, model_path: Path, project: Path, emulator
     py = sys.executable
     specs: List[ChildSpec] = []
     if emulators:
-        from bot.demo import demo_emulators
+        from bot.services.demo import demo_emulators
 
         for emulator in demo_emulators():
             port = settings.emulator_port(emulator.name, emulator.default_port)
@@ -122,7 +122,7 @@ def build_children(settings: Settings, model_path: Path, project: Path, emulator
     specs.append(
         ChildSpec(
             "bot",
-            [py, "-m", "bot.cli", "serve"],
+            [py, "-m", "bot.process.cli", "serve"],
             f"{settings.public_url}/health/live" if settings.host in ("127.0.0.1", "localhost") else
             f"http://127.0.0.1:{settings.port}/health/live",
             settings.port,

@@ -1,6 +1,6 @@
 """The app database: models, engine helpers and Alembic migrations."""
-from bot.db.engine import make_engine, make_sessionmaker, ping
-from bot.db.models import (
+from bot.core.db.engine import make_engine, make_sessionmaker, ping
+from bot.core.db.models import (
     Base,
     LookupAttempt,
     Merchant,

@@ -6,8 +6,8 @@ from typing import Dict, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.crypto import KeyRing, associated_data
-from bot.db.models import StoreIntegration
+from bot.core.crypto import KeyRing, associated_data
+from bot.core.db.models import StoreIntegration
 
 # credential name used by platform plugins → encrypted column
 CREDENTIAL_COLUMNS = {

@@ -19,7 +19,7 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Upgrade the database at ``database_url`` to ``revision``."""
-    from bot.db.engine import make_engine
+    from bot.core.db.engine import make_engine
 
     engine = make_engine(database_url)
     try:
@@ -35,7 +35,7 @@ def current_revision(database_url: str) -> str | None:
     """The revision the database is at (None when never migrated)."""
     from alembic.runtime.migration import MigrationContext
 
-    from bot.db.engine import make_engine
+    from bot.core.db.engine import make_engine
 
     engine = make_engine(database_url)
     try:

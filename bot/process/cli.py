@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 EXIT_CONFIG = 2
 
 
@@ -28,20 +28,20 @@ def _python_ok() -> None:
 
 
 def _settings():  # -> Settings (imported lazily so `--help` stays fast)
-    from bot.settings import load_settings
-    from bot.shared_secrets import with_secrets
+    from bot.core.settings import load_settings
+    from bot.core.shared_secrets import with_secrets
 
     return with_secrets(load_settings())
 
 
 def _key_ring(settings):
-    from bot.crypto import load_key_ring
+    from bot.core.crypto import load_key_ring
 
     return load_key_ring(settings.encryption_keys, settings.key_file, settings.demo)
 
 
 def _sessions(settings):
-    from bot.db import make_engine, make_sessionmaker
+    from bot.core.db import make_engine, make_sessionmaker
 
     return make_sessionmaker(make_engine(settings.database_url))
 
@@ -49,7 +49,7 @@ def _sessions(settings):
 def _upgrade_database(settings) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.db.migrate import upgrade
+    from bot.core.db.migrate import upgrade
 
     try:
         upgrade(settings.database_url)
@@ -62,7 +62,7 @@ def _check_database_at_head(settings) -> None:
     from alembic.script import ScriptDirectory
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.db.migrate import alembic_config, current_revision
+    from bot.core.db.migrate import alembic_config, current_revision
 
     head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
     try:
@@ -74,7 +74,7 @@ def _check_database_at_head(settings) -> None:
 
 
 def _seed_demo(settings) -> List[str]:
-    from bot.demo import seed_demo
+    from bot.services.demo import seed_demo
 
     return seed_demo(settings, _sessions(settings), _key_ring(settings))
 
@@ -83,8 +83,8 @@ def _seed_demo(settings) -> List[str]:
 
 def cmd_up(args: argparse.Namespace) -> int:
     """Migrate, seed demo data, then start and supervise every process."""
-    from bot.supervisor import Supervisor, build_children, check_ports
-    from bot.training import ModelError, check_model_file, current_model, latest_model
+    from bot.process.supervisor import Supervisor, build_children, check_ports
+    from bot.rasa.training import ModelError, check_model_file, current_model, latest_model
 
     settings = _settings()
     _key_ring(settings)  # fails early outside demo mode without a key
@@ -128,7 +128,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bot.app import create_app
-    from bot.logs import configure_logging
+    from bot.core.logs import configure_logging
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format, "bot")
@@ -140,8 +140,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train the Rasa model if ``data/``, ``config.yml`` or ``domain.yml`` changed."""
-    from bot.settings import load_settings
-    from bot.training import ModelError, train
+    from bot.core.settings import load_settings
+    from bot.rasa.training import ModelError, train
 
     try:
         train(PROJECT, load_settings().model_dir, force=args.force)
@@ -168,7 +168,7 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
 
 def cmd_keys_generate(args: argparse.Namespace) -> int:
     """Print a new key entry for TRULYBOT_ENCRYPTION_KEYS."""
-    from bot.crypto import generate_key, new_key_id
+    from bot.core.crypto import generate_key, new_key_id
 
     print(f"{new_key_id()}:{generate_key()}")
     return 0
@@ -176,8 +176,8 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
 
 def cmd_keys_init(args: argparse.Namespace) -> int:
     """Create the key file with one new key (refuses to overwrite)."""
-    from bot.crypto import KeyRing
-    from bot.settings import load_settings
+    from bot.core.crypto import KeyRing
+    from bot.core.settings import load_settings
 
     settings = load_settings()
     if settings.key_file.exists():
@@ -189,7 +189,7 @@ def cmd_keys_init(args: argparse.Namespace) -> int:
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     """Add a new current key to the key file and re-encrypt every credential under it."""
-    from bot.store_credentials import reencrypt_all
+    from bot.services.credentials import reencrypt_all
 
     settings = _settings()
     if settings.encryption_keys:
@@ -207,7 +207,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
 def cmd_keys_reencrypt(args: argparse.Namespace) -> int:
     """Re-encrypt every credential under the current key (after adding a key by hand)."""
-    from bot.store_credentials import reencrypt_all
+    from bot.services.credentials import reencrypt_all
 
     settings = _settings()
     _upgrade_database(settings)
@@ -230,7 +230,7 @@ def cmd_merchants(args: argparse.Namespace) -> int:
 
 def cmd_config(args: argparse.Namespace) -> int:
     """Print the configuration reference, or validate the current environment."""
-    from bot.settings import VARIABLES, load_settings
+    from bot.core.settings import VARIABLES, load_settings
 
     if args.reference:
         for var in VARIABLES:
@@ -274,8 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the ``trulybot`` console script."""
     args = build_parser().parse_args(argv)
-    from bot.crypto import KeyRingError
-    from bot.settings import SettingsError
+    from bot.core.crypto import KeyRingError
+    from bot.core.settings import SettingsError
 
     try:
         _python_ok()

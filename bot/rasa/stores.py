@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
 
-from bot.settings import load_settings
+from bot.core.settings import load_settings
 
 
 class SettingsSQLTrackerStore(SQLTrackerStore):

@@ -1,4 +1,4 @@
-"""The bot service's client for Rasa's signed TrulyBot channel (see :mod:`bot.rasa_channel`)."""
+"""The bot service's client for Rasa's signed TrulyBot channel (see :mod:`bot.rasa.channel`)."""
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 
 import aiohttp
 
-from bot.signing import sign
+from bot.core.signing import sign
 
 CHANNEL_PATH = "/webhooks/trulybot"
 
