@@ -162,7 +162,12 @@ class ActionHumanHandoff(Action):
             details["order_number"] = tracker.get_slot("verified_order")
         await log_activity(runtime, store, activity.HANDOFF, "Shopper asked for a person", details)
         contact = store.policies.get("contact") if isinstance(store.policies.get("contact"), str) else ""
-        dispatcher.utter_message(text=_say(runtime, store, "handoff", store_name=store.display_name, contact=contact))
+        # The marker tells the bot service to open a live handoff (bot/gateway/handoff.py); the
+        # widget never sees it.
+        marker = {"type": "handoff", "reason": "asked", **({"order_number": details["order_number"]}
+                                                           if "order_number" in details else {})}
+        dispatcher.utter_message(text=_say(runtime, store, "handoff", store_name=store.display_name, contact=contact),
+                                 json_message=marker)
         return []
 
 

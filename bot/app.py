@@ -17,6 +17,7 @@ from bot.health import health, live
 from bot.rasa.client import RasaClient
 from bot.core.settings import Settings
 from bot.core.shared_secrets import with_secrets
+from bot.services.handoff_setup import setup_handoff
 from bot.services.transcripts import setup_transcripts
 
 logger = logging.getLogger(__name__)
@@ -55,4 +56,5 @@ def create_app(settings: Settings) -> web.Application:
     setup_transcripts(app)  # privacy webhooks erase transcripts from Rasa's tracker store
     setup_gateway(app)
     setup_dashboard(app)
+    setup_handoff(app)  # live handoff: bus, gateway routing, inbox, notifications
     return app

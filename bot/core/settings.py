@@ -72,7 +72,15 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("TRULYBOT_LOG_FORMAT", "text", "`json` for one JSON object per line, `text` for humans."),
     Variable("TRULYBOT_RESTART_LIMIT", "3", "How many times `trulybot up` restarts a crashed child before stopping the whole stack (0 = never restart)."),
     Variable("TRULYBOT_STARTUP_TIMEOUT", "180", "Seconds `trulybot up` waits for every process to become healthy."),
+    Variable("TRULYBOT_SMTP_HOST", "(unset)", "SMTP server for handoff notifications and agent invitations; no email is sent when unset."),
+    Variable("TRULYBOT_SMTP_PORT", "587", "Port of the SMTP server."),
+    Variable("TRULYBOT_SMTP_TLS", "starttls", "`starttls`, `tls` (implicit TLS, usually port 465) or `none` (loopback relays only)."),
+    Variable("TRULYBOT_SMTP_USER", "(unset)", "SMTP user name (no login when unset)."),
+    Variable("TRULYBOT_SMTP_PASSWORD", "(unset)", "SMTP password."),
+    Variable("TRULYBOT_SMTP_FROM", "trulybot@<public host>", "Sender address of notification emails."),
 )
+
+SMTP_TLS = ("starttls", "tls", "none")
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,12 @@ class Settings:
     shopify_api_secret: Optional[str] = None
     shopify_api_base_url: Optional[str] = None
     health_check_interval: int = 300
+    smtp_host: Optional[str] = None
+    smtp_port: int = 587
+    smtp_tls: str = "starttls"
+    smtp_user: Optional[str] = None
+    smtp_password: Optional[str] = None
+    smtp_from: Optional[str] = None
 
     @property
     def demo(self) -> bool:
@@ -195,6 +209,12 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         shopify_api_secret=read.optional("TRULYBOT_SHOPIFY_API_SECRET"),
         shopify_api_base_url=read.optional_http_url("TRULYBOT_SHOPIFY_API_BASE_URL"),
         health_check_interval=read.integer("TRULYBOT_HEALTH_CHECK_INTERVAL", 300, minimum=5, maximum=86400),
+        smtp_host=read.optional("TRULYBOT_SMTP_HOST"),
+        smtp_port=read.port("TRULYBOT_SMTP_PORT", 587),
+        smtp_tls=read.choice("TRULYBOT_SMTP_TLS", "starttls", SMTP_TLS),
+        smtp_user=read.optional("TRULYBOT_SMTP_USER"),
+        smtp_password=read.optional("TRULYBOT_SMTP_PASSWORD"),
+        smtp_from=read.optional("TRULYBOT_SMTP_FROM"),
     )
     if read.errors:
         raise SettingsError("; ".join(read.errors))

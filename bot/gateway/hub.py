@@ -29,6 +29,8 @@ class Conversation:
         self.listeners: Set[Listener] = set()
         self._offered: "OrderedDict[str, None]" = OrderedDict()
         self._max_offered = max_offered
+        #: The open handoff (``{"id", "state", "agent", "store_id"}``) or None: see bot.gateway.handoff.
+        self.handoff: Optional[Dict[str, Any]] = None
 
     def offer(self, messages: Iterable[Dict[str, Any]]) -> None:
         """Remember the button payloads of bot messages (most recent ``max_offered``)."""

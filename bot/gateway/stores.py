@@ -34,6 +34,8 @@ class WidgetStore:
     avatar_url: Optional[str]
     quick_replies: Tuple[Tuple[str, str], ...]
     locale: str
+    #: ``config["handoff"]`` of the store (see :mod:`bot.services.handoff_hours`).
+    handoff: Any = None
 
     def public_config(self, socket_url: str) -> Dict[str, Any]:
         """Only what the widget needs to render and connect."""
@@ -97,6 +99,7 @@ def _load(sessions: "sessionmaker[Session]", widget_id: str) -> Optional[WidgetS
             avatar_url=_avatar(widget.avatar_url if widget else None),
             quick_replies=_quick_replies(widget.quick_replies if widget else None),
             locale=(widget.locale if widget else None) or "en",
+            handoff=(store.config or {}).get("handoff") if isinstance(store.config, dict) else None,
         )
 
 

@@ -13,6 +13,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from bot.services import activity
 from bot import appkeys
 from bot.api.metrics import TURNS, WS_SESSIONS
+from bot.gateway import handoff as live_handoff
 from bot.gateway.addresses import client_address, client_hash
 from bot.gateway.hub import Conversation
 from bot.gateway.ratelimit import SlidingWindow
@@ -236,12 +237,17 @@ class Connection:
                           {"conversation_id": conversation_id})
         self.store, self.store_id = store, store.id
         self.conversation = self.gw.hub.join(conversation_id, self)
+        if self.resumed and self.conversation.handoff is None:
+            self.conversation.handoff = await live_handoff.load(self.request.app, conversation_id)
         self.conversation.offer([{"buttons": [{"payload": p} for _, p in store.quick_replies]}])
         self.conversation.offer(h for h in history if h.get("role") == "bot")
         token = self.gw.signer.issue(store.id, store.widget_id, conversation_id, issued_at=self.issued_at)
         self.worker = asyncio.create_task(self.work())
-        await self.send({"type": "welcome", "session": token, "conversation_id": conversation_id,
-                         "resumed": self.resumed, "history": history})
+        welcome = {"type": "welcome", "session": token, "conversation_id": conversation_id,
+                   "resumed": self.resumed, "history": history}
+        if self.conversation.handoff is not None:
+            welcome["handoff"] = live_handoff.state_frame(self.conversation.handoff)
+        await self.send(welcome)
 
     async def history(self, conversation_id: str) -> List[Dict[str, Any]]:
         try:
@@ -255,12 +261,14 @@ class Connection:
         out = []
         for event in events:
             role = event.get("role")
-            if role not in ("user", "bot"):
+            if role not in ("user", "bot", "agent"):
                 continue
             item = clean_messages([event])
             if not item and role == "user":
                 continue
             entry: Dict[str, Any] = {"role": role, **(item[0] if item else {"text": ""})}
+            if role == "agent" and isinstance(event.get("agent"), dict):
+                entry["agent"] = {"name": str(event["agent"].get("name") or "")}
             if isinstance(event.get("timestamp"), (int, float)):
                 entry["timestamp"] = event["timestamp"]
             out.append(entry)
@@ -332,6 +340,13 @@ class Connection:
         async with conversation.lock:
             if self.ws.closed:
                 return  # nobody to answer; the message was never sent to Rasa
+            if conversation.handoff is not None:
+                try:
+                    await self.send(await live_handoff.route(self, item))
+                except RasaUnavailable as exc:
+                    logger.warning("Rasa unavailable while recording a handoff message: %s", exc)
+                    await self.send(_error("unavailable", APOLOGY["unavailable"], item["id"]))
+                return
             await self.send({"type": "typing"})
             try:
                 text = self.rasa_text(item)
@@ -342,7 +357,9 @@ class Connection:
                 TURNS.labels(outcome="unavailable").inc()
                 await self.send(_error("unavailable", APOLOGY["unavailable"], item["id"]))
                 return
-            messages = clean_messages(replies)
+            messages, marker = live_handoff.take_marker(clean_messages(replies))
+            if marker is not None:
+                messages.extend(await live_handoff.start(self, marker))
             if not messages:
                 TURNS.labels(outcome="empty").inc()
                 await self.send(_error("unavailable", APOLOGY["unavailable"], item["id"]))
@@ -350,6 +367,8 @@ class Connection:
             TURNS.labels(outcome="ok").inc()
             conversation.offer(messages)
             await self.send({"type": "bot", "reply_to": item["id"], "messages": messages})
+            if marker is not None and conversation.handoff is not None:
+                await self.send(live_handoff.state_frame(conversation.handoff))
 
 
 def _valid_id(value: Any) -> bool:

@@ -7,6 +7,9 @@ Registered in ``credentials.yml`` as ``bot.rasa.channel.TrulyBotChannel``. Route
   ``{"messages": [{"text", "buttons", "custom", "image"}...]}``, the bot's replies to that turn.
 * ``POST /history`` — ``{"sender": id, "limit": n}`` → ``{"events": [{"role", "text", ...}]}``,
   the recent user and bot messages of a conversation (for resumed widget sessions).
+* ``POST /record`` — ``{"sender": id, "events": [{"kind": "user"|"agent"|"pause"|"resume", ...}]}``
+  → ``{"recorded": n}``: appends turns of a live handoff to the tracker without running the
+  policies (shopper text, a person's reply with ``name``, Rasa's own pause/resume events).
 * ``GET /health`` — ``{"status": "ok"}`` once the model is loaded (unsigned: it reveals nothing).
 
 Rasa's socket.io and REST channels are not used: the bot service owns the public socket.
@@ -79,8 +82,44 @@ def history_from_events(events: List[Dict[str, Any]], limit: int) -> List[Dict[s
             data = event.get("data") or {}
             item = reply_to_dict({"text": event.get("text"), **data})
             item.update({"role": "bot", "timestamp": event.get("timestamp")})
+            agent = (event.get("metadata") or {}).get("agent")
+            if isinstance(agent, dict):  # a person's reply during a handoff
+                item.update(role="agent", agent={"name": str(agent.get("name") or "")})
             history.append(item)
     return history[-limit:]
+
+
+MAX_RECORD_EVENTS = 20
+
+
+def recorded_events(items: Any) -> List[Any]:
+    """Rasa events for the ``/record`` route's items; raises ``ValueError`` on a malformed item."""
+    from rasa.shared.core.events import BotUttered, ConversationPaused, ConversationResumed, UserUttered
+
+    if not isinstance(items, list) or not 0 < len(items) <= MAX_RECORD_EVENTS:
+        raise ValueError(f"events must be a list of 1 to {MAX_RECORD_EVENTS} items")
+    out: List[Any] = []
+    for item in items:
+        kind = item.get("kind") if isinstance(item, dict) else None
+        text = item.get("text") if isinstance(item, dict) else None
+        metadata = item.get("metadata") if isinstance(item, dict) else None
+        if metadata is not None and not isinstance(metadata, dict):
+            raise ValueError("metadata must be an object")
+        if kind in ("user", "agent") and (not isinstance(text, str) or not text or len(text) > MAX_TEXT_CHARS):
+            raise ValueError("user and agent events need a text")
+        if kind == "user":
+            out.append(UserUttered(text, metadata={**(metadata or {}), "handoff": True}))
+        elif kind == "agent":
+            name = str(item.get("name") or "")[:200]
+            custom = item.get("custom") if isinstance(item.get("custom"), dict) else None
+            out.append(BotUttered(text, data={"custom": custom} if custom else {}, metadata={"agent": {"name": name}}))
+        elif kind == "pause":
+            out.append(ConversationPaused())
+        elif kind == "resume":
+            out.append(ConversationResumed())
+        else:
+            raise ValueError("kind must be user, agent, pause or resume")
+    return out
 
 
 class WholeMessageCollector(CollectingOutputChannel):
@@ -155,6 +194,26 @@ class TrulyBotChannel(InputChannel):
                 UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
             )
             return response.json({"messages": [reply_to_dict(m) for m in collector.messages]})
+
+        @hook.route("/record", methods=["POST"])
+        async def record(request: Request) -> HTTPResponse:
+            payload = self._verified_json(request)
+            if isinstance(payload, HTTPResponse):
+                return payload
+            sender = payload.get("sender")
+            if not isinstance(sender, str) or not sender or len(sender) > 128:
+                return response.json({"error": "bad_request", "detail": "sender must be a short string"}, status=400)
+            try:
+                events = recorded_events(payload.get("events"))
+            except ValueError as exc:
+                return response.json({"error": "bad_request", "detail": str(exc)}, status=400)
+            agent = request.app.ctx.agent
+            async with agent.lock_store.lock(sender):
+                tracker = await agent.processor.fetch_tracker_and_update_session(sender)
+                for event in events:
+                    tracker.update(event)
+                await agent.processor.save_tracker(tracker)
+            return response.json({"recorded": len(events)})
 
         @hook.route("/history", methods=["POST"])
         async def history(request: Request) -> HTTPResponse:

@@ -50,6 +50,10 @@ class RasaClient:
             raise RasaUnavailable("Rasa reply has no message list")
         return [m for m in messages if isinstance(m, dict)]
 
+    async def record(self, sender: str, events: List[Dict[str, Any]]) -> None:
+        """Append handoff turns to the tracker without running the policies (see the channel's ``/record``)."""
+        await self._post("/record", {"sender": sender, "events": events})
+
     async def history(self, sender: str, limit: int = 50) -> List[Dict[str, Any]]:
         """Recent user and bot messages of a conversation, oldest first."""
         data = await self._post("/history", {"sender": sender, "limit": limit})

@@ -64,9 +64,9 @@
     ".panel{position:absolute;bottom:68px;right:0;width:370px;max-width:calc(100vw - 24px);height:560px;max-height:calc(100vh - 100px);background:#fff;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden;transition:opacity .2s,transform .2s}" +
     ".left .panel{right:auto;left:0}" +
     ".panel[hidden]{display:none}" +
-    "header{background:var(--p);color:var(--t);padding:12px 14px;display:flex;align-items:center;gap:10px}" +
-    "header img{width:32px;height:32px;border-radius:50%;object-fit:cover}" +
-    "h2{font-size:16px;margin:0;flex:1;font-weight:600}" +
+    ".head{background:var(--p);color:var(--t);padding:12px 14px;display:flex;align-items:center;gap:10px}" +
+    ".head img{width:32px;height:32px;border-radius:50%;object-fit:cover}" +
+    ".ttl{flex:1;min-width:0}h2{font-size:16px;margin:0;font-weight:600}.who{font-size:12px;opacity:.9}.who:empty{display:none}" +
     ".x{background:none;border:0;color:inherit;font-size:22px;line-height:1;cursor:pointer;padding:4px 8px;border-radius:6px}" +
     ".banner{padding:8px 14px;font-size:13px;background:#fef3c7;color:#78350f}" +
     ".banner.bad{background:#fee2e2;color:#7f1d1d}" +
@@ -78,6 +78,8 @@
     ".u .b{background:var(--p);color:var(--t);border-color:transparent}" +
     ".u.wait .b{opacity:.6}" +
     ".note .b{background:#fee2e2;border-color:#fecaca;color:#7f1d1d}" +
+    ".m.sys{align-self:center;max-width:95%;font-size:12px;color:#4b5563;text-align:center}" +
+    ".by{font-size:11px;color:#4b5563;font-weight:600}" +
     ".ts{font-size:11px;color:#6b7280}" +
     ".btns{display:flex;flex-wrap:wrap;gap:6px}" +
     ".btns button{border:1px solid var(--p);color:var(--p);background:#fff;border-radius:16px;padding:5px 12px;cursor:pointer}" +
@@ -119,7 +121,7 @@
     launch.appendChild(svg);
     var panel = (els.panel = el("section", "panel", null, { id: "tb-panel", role: "dialog", "aria-labelledby": "tb-title" }));
     panel.hidden = true;
-    var head = el("header");
+    var head = el("div", "head");
     var avatar = safeUrl(cfg.avatar_url);
     if (avatar) {
       var img = el("img", null, null, { alt: "" });
@@ -127,12 +129,15 @@
       img.src = avatar;
       head.appendChild(img);
     }
-    head.appendChild(el("h2", null, title, { id: "tb-title" }));
+    var ttl = el("div", "ttl");
+    els.who = el("div", "who", null, { role: "status" });
+    ttl.append(el("h2", null, title, { id: "tb-title" }), els.who);
+    head.appendChild(ttl);
     var close = el("button", "x", "\u00d7", { type: "button", "aria-label": "Close chat" });
     head.appendChild(close);
     els.banner = el("div", "banner", null, { role: "status" });
     els.banner.hidden = true;
-    els.log = el("ol", "log", null, { role: "log", "aria-live": "polite", "aria-label": "Conversation", tabindex: "0" });
+    els.log = el("div", "log", null, { role: "log", "aria-live": "polite", "aria-label": "Conversation", tabindex: "0" });
     els.typing = el("div", "typing", null, { "aria-hidden": "true" });
     els.typing.append(el("i"), el("i"), el("i"), document.createTextNode(" typing"));
     els.typing.hidden = true;
@@ -179,7 +184,7 @@
   }
 
   function addItem(cls) {
-    var li = el("li", "m " + cls);
+    var li = el("div", "m " + cls);
     els.log.appendChild(li);
     return li;
   }
@@ -197,8 +202,15 @@
     scroll();
   }
 
-  function addBot(m, ts, extra) {
-    var li = addItem("bot" + (extra ? " " + extra : ""));
+  function addSys(text) {
+    var li = addItem("sys");
+    li.textContent = text;
+    scroll();
+  }
+
+  function addBot(m, ts, extra, agent) {
+    var li = addItem("bot" + (extra ? " " + extra : "") + (agent ? " agent" : ""));
+    if (agent) li.appendChild(el("span", "by", agent));
     if (m.text) li.appendChild(el("div", "b", m.text));
     if (m.custom && m.custom.type === "order" && m.custom.order) li.appendChild(orderCard(m.custom.order));
     if (m.buttons && m.buttons.length) {
@@ -256,8 +268,9 @@
     els.banner.classList.toggle("bad", !!bad);
   }
 
-  function typing(on) {
+  function typing(on, who) {
     clearTimeout(typingTimer);
+    els.typing.lastChild.textContent = " " + (who ? who + " is typing" : "typing");
     els.typing.hidden = !on;
     if (on) typingTimer = setTimeout(function () { els.typing.hidden = true; }, 20000);
   }
@@ -317,18 +330,25 @@
         api.shown = true;
         (f.history || []).forEach(function (h) {
           if (h.role === "user") addUser(h.text, h.timestamp);
-          else addBot(h, h.timestamp);
+          else addBot(h, h.timestamp, null, h.role === "agent" ? (h.agent && h.agent.name) || "Team" : null);
         });
         if ((f.history || []).length) disableOld();
       }
+      handoff(f.handoff);
       flush();
     } else if (f.type === "typing") {
       typing(true);
+    } else if (f.type === "agent_typing") {
+      typing(true, f.agent && f.agent.name);
+    } else if (f.type === "handoff") {
+      handoff(f);
+      if (f.text) addSys(f.text);
     } else if (f.type === "bot") {
       typing(false);
       settle(f.reply_to);
       disableOld();
-      (f.messages || []).forEach(function (m) { addBot(m); });
+      var by = f.from === "agent" ? (f.agent && f.agent.name) || "Team" : null;
+      (f.messages || []).forEach(function (m) { addBot(m, null, null, by); });
     } else if (f.type === "error") {
       typing(false);
       settle(f.reply_to);
@@ -342,6 +362,13 @@
         addNote(f.message || "Something went wrong.");
       }
     }
+  }
+
+  // A person has the conversation (state active), is awaited (waiting/ticket) or it is over.
+  function handoff(h) {
+    var st = h && h.state;
+    els.who.textContent = st === "active" ? ((h.agent && h.agent.name) || "Team") + " from the team" :
+      st === "waiting" ? "Waiting for the team\u2026" : "";
   }
 
   function settle(id) {

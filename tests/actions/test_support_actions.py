@@ -48,7 +48,8 @@ async def test_return_uses_the_returns_policy(stores):
 
 async def test_handoff_is_logged_for_the_merchant(stores, runtime):
     messages, _ = await run(ActionHumanHandoff(), make_tracker(stores["A"], "human please", "human_handoff"))
-    assert messages[0]["text"].startswith("I've let Shop A's team know")
+    assert messages[0]["text"].startswith("I'm passing you to Shop A's team")
+    assert messages[0]["custom"] == {"type": "handoff", "reason": "asked"}  # the bot service opens a live handoff
     assert kinds(runtime) == ["human_handoff"]
 
 

@@ -2,8 +2,10 @@
 from bot.core.db.engine import make_engine, make_sessionmaker, ping
 from bot.core.db.models import (
     Base,
+    Handoff,
     LookupAttempt,
     Merchant,
+    MerchantAgent,
     MerchantToken,
     StoreIntegration,
     UserActivity,
@@ -12,8 +14,10 @@ from bot.core.db.models import (
 
 __all__ = [
     "Base",
+    "Handoff",
     "LookupAttempt",
     "Merchant",
+    "MerchantAgent",
     "MerchantToken",
     "StoreIntegration",
     "UserActivity",

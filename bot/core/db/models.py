@@ -182,3 +182,59 @@ class LookupAttempt(Base):
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     __table_args__ = (Index("ix_lookup_attempts_lookup", "store_id", "scope", "subject", "created_at"),)
+
+
+class Handoff(Base):
+    """A conversation handed to the store's team: its state, who has it, and when things happened.
+
+    ``state`` is one of :data:`HANDOFF_STATES` (see :mod:`bot.services.handoff`). ``context`` holds
+    what the bot knew when the shopper asked (verified order number, locale, reason); ``email`` and
+    ``question`` are filled when the request becomes a ticket answered by email.
+    """
+
+    __tablename__ = "handoffs"
+
+    id = Column(Integer, primary_key=True)
+    store_id = Column(Integer, ForeignKey("store_integrations.id", ondelete="CASCADE"), nullable=False)
+    conversation_id = Column(String(128), nullable=False)
+    state = Column(String(20), nullable=False)
+    reason = Column(String(40), nullable=False, default="asked")
+    agent_id = Column(Integer, ForeignKey("merchant_agents.id", ondelete="SET NULL"), nullable=True)
+    agent_name = Column(String(200), nullable=True)
+    context = Column(JSON, nullable=False, default=dict)
+    email = Column(String(320), nullable=True)
+    question = Column(Text, nullable=True)
+    resolution = Column(String(20), nullable=True)
+    requested_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    claimed_at = Column(DateTime(timezone=True), nullable=True)
+    first_reply_at = Column(DateTime(timezone=True), nullable=True)
+    last_shopper_at = Column(DateTime(timezone=True), nullable=True)
+    closed_at = Column(DateTime(timezone=True), nullable=True)
+    notified_at = Column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        Index("ix_handoffs_conversation_state", "conversation_id", "state"),
+        Index("ix_handoffs_store_state_requested", "store_id", "state", "requested_at"),
+    )
+
+
+class MerchantAgent(Base):
+    """A person who works a merchant's inbox: role ``owner`` or ``agent``; invited by a one-time link.
+
+    ``invite_hash`` is the SHA-256 of the one-time sign-in link's token (cleared once used).
+    """
+
+    __tablename__ = "merchant_agents"
+
+    id = Column(Integer, primary_key=True)
+    merchant_id = Column(Integer, ForeignKey("merchants.id", ondelete="CASCADE"), nullable=False, index=True)
+    email = Column(String(320), nullable=False)
+    name = Column(String(200), nullable=False, default="")
+    role = Column(String(10), nullable=False, default="agent")
+    invite_hash = Column(String(64), nullable=True, unique=True)
+    invite_expires_at = Column(DateTime(timezone=True), nullable=True)
+    accepted_at = Column(DateTime(timezone=True), nullable=True)
+    revoked_at = Column(DateTime(timezone=True), nullable=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    __table_args__ = (Index("ix_merchant_agents_merchant_email", "merchant_id", "email", unique=True),)
