@@ -18,6 +18,7 @@ from sqlalchemy import select
 from bot import appkeys
 from bot.api.db import in_db
 from bot.rasa.channel import history_from_events
+from bot.rasa.client import RasaUnavailable
 from bot.services import handoff as service
 from bot.services.handoff import Actor, HandoffError
 from bot.services.handoff_bus import HANDOFF_BUS
@@ -45,7 +46,12 @@ def _shopper_note(action: str, before: Dict[str, Any], after: Dict[str, Any]) ->
 
 
 async def _rasa_record(app: web.Application, conversation_id: str, events: List[Dict[str, Any]]) -> None:
-    await app[appkeys.RASA].record(conversation_id, events)
+    try:
+        await app[appkeys.RASA].record(conversation_id, events)
+    except RasaUnavailable as exc:
+        logger.warning("handoff: could not record in the transcript (%s)", exc)
+        raise HandoffError(503, "unavailable", "The assistant service is not answering, so nothing was sent. "
+                                               "Try again in a moment.") from exc
 
 
 async def act(app: web.Application, actor: Actor, handoff_id: int, action: str) -> Dict[str, Any]:
@@ -53,9 +59,10 @@ async def act(app: web.Application, actor: Actor, handoff_id: int, action: str) 
     if action not in ("claim", "release", "close", "hand_back"):
         raise HandoffError(400, "bad_action", "Unknown action.")
     before = await in_db(app, service.get, handoff_id, actor)
+    if service.next_state(action, before["state"]) == service.CLOSED:
+        # Resume the tracker first: a conversation must never stay paused once its handoff is closed.
+        await _rasa_record(app, before["conversation_id"], [{"kind": "resume"}])
     after = await in_db(app, service.act, handoff_id, actor, action)
-    if after["state"] == service.CLOSED:
-        await _rasa_record(app, after["conversation_id"], [{"kind": "resume"}])
     await _publish_change(app, action, before, after)
     return after
 
@@ -86,9 +93,12 @@ async def reply(app: web.Application, actor: Actor, handoff_id: int, text: Any) 
         raise HandoffError(409, "ticket", "This is a ticket: answer the shopper by email at the address they left.")
     if not await _allowed(app, f"agent:{handoff_id}"):
         raise HandoffError(429, "rate_limited", "You are sending replies too fast; wait a moment.")
+    held = current.get("agent") if current["state"] == service.ACTIVE else None
+    if held and held.get("name") != actor.name and actor.role != "owner":  # an owner takes the conversation over
+        raise HandoffError(409, "claimed", f"{held.get('name')} has this conversation.")
+    name = actor.name
+    await _rasa_record(app, current["conversation_id"], [{"kind": "agent", "text": text, "name": name}])
     after = await in_db(app, service.act, handoff_id, actor, "reply")
-    name = (after.get("agent") or {}).get("name") or actor.name
-    await _rasa_record(app, after["conversation_id"], [{"kind": "agent", "text": text, "name": name}])
     await _publish_change(app, "reply", current, after)
     frame = {"type": "bot", "from": "agent", "agent": {"name": name}, "messages": [{"text": text}]}
     await app[HANDOFF_BUS].publish({
