@@ -72,7 +72,7 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("TRULYBOT_LOG_FORMAT", "text", "`json` for one JSON object per line, `text` for humans."),
     Variable("TRULYBOT_RESTART_LIMIT", "3", "How many times `trulybot up` restarts a crashed child before stopping the whole stack (0 = never restart)."),
     Variable("TRULYBOT_STARTUP_TIMEOUT", "180", "Seconds `trulybot up` waits for every process to become healthy."),
-    Variable("TRULYBOT_SMTP_HOST", "(unset)", "SMTP server for handoff notifications and agent invitations; no email is sent when unset."),
+    Variable("TRULYBOT_SMTP_HOST", "(unset)", "SMTP server for handoff notification emails; no email is sent when unset."),
     Variable("TRULYBOT_SMTP_PORT", "587", "Port of the SMTP server."),
     Variable("TRULYBOT_SMTP_TLS", "starttls", "`starttls`, `tls` (implicit TLS, usually port 465) or `none` (loopback relays only)."),
     Variable("TRULYBOT_SMTP_USER", "(unset)", "SMTP user name (no login when unset)."),
