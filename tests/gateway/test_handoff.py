@@ -193,3 +193,29 @@ async def test_handoff_across_two_replicas_sharing_redis(aiohttp_client, make_ap
     assert (await shopper.recv_type("handoff"))["state"] == "closed"
     await asyncio.sleep(0)
     assert (await shopper.ask("bye"))["messages"] == [{"text": "echo: bye"}]
+
+
+async def test_outside_opening_hours_the_shopper_leaves_an_email_and_a_question(client, fake_rasa, store_ids):
+    from bot import appkeys
+    from bot.core.db.models import StoreIntegration
+    from bot.services.handoff_hours import ASK_QUESTION, BAD_EMAIL
+
+    app = client.server.app
+    with app[appkeys.DB_SESSIONS].begin() as session:  # a team that is never in
+        session.get(StoreIntegration, store_ids["w-a"]).config = {"handoff": {"timezone": "UTC", "hours": {}}}
+    shopper = await WidgetSocket.connect(client)
+    await shopper.hello()
+    frame = await shopper.ask("human")
+    assert "not available right now" in frame["messages"][-1]["text"]
+    assert (await shopper.recv_type("handoff"))["state"] == "ticket"
+    assert (await shopper.ask("my email is nope"))["messages"] == [{"text": BAD_EMAIL}]
+    assert (await shopper.ask("Jane@Example.com"))["messages"] == [{"text": ASK_QUESTION}]
+    done = await shopper.ask("Can I change the size of my shirt?")
+    assert "jane@example.com" in done["messages"][0]["text"]
+    merchant_id = _merchant_of(app, store_ids["w-a"])
+    ticket = await _open_handoff(app, merchant_id)
+    assert ticket["state"] == "ticket" and ticket["email"] == "jane@example.com"
+    assert ticket["question"] == "Can I change the size of my shirt?"
+    with pytest.raises(HandoffError) as by_chat:
+        await handoff_agent.reply(app, Actor(merchant_id, "Sam"), ticket["id"], "hi")
+    assert by_chat.value.status == 409
