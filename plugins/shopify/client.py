@@ -9,6 +9,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from plugins.base import Platform
+from plugins.integration import AppSetting, ConnectFlow, ConnectionSchema, Field, FieldRole, FieldType, WebhookSecret, WebhookSpec
+from plugins.shopify.demo import DEMO_API_KEY, DEMO_API_SECRET
 from plugins.errors import (
     MalformedResponse,
     OrderNotFound,
@@ -61,6 +63,26 @@ class ShopifyPlatform(Platform):
     name = "shopify"
     display_name = "Shopify"
     credential_fields = ("access_token",)
+    connection_schema = ConnectionSchema(
+        fields=(
+            Field("shop", "Shop address", FieldType.DOMAIN, FieldRole.SHOP_DOMAIN, max_length=255,
+                  pattern=r"[a-z0-9][a-z0-9-]*\.myshopify\.com", pattern_hint="like your-store.myshopify.com",
+                  help="Your shop's myshopify.com address (Settings → Domains).", placeholder="your-store.myshopify.com"),
+        ),
+        flows=(ConnectFlow.INSTALL_REDIRECT,),
+        flow_labels={ConnectFlow.INSTALL_REDIRECT: "Install the app on my shop"},
+    )
+    app_settings = (
+        AppSetting("api_key", "Client id of your Shopify app (OAuth installs).", demo_default=DEMO_API_KEY),
+        AppSetting("api_secret", "Client secret of your Shopify app (OAuth and webhook HMAC).", secret=True,
+                   demo_default=DEMO_API_SECRET),
+        AppSetting("scopes", "Access scopes the app asks for, comma-separated.", default="read_orders,read_fulfillments"),
+        AppSetting("api_base_url", "Send every Shopify call to this base URL instead of https://<shop> "
+                   "(emulators; honoured for loopback URLs or in demo mode only)."),
+    )
+    webhooks = WebhookSpec(secret=WebhookSecret.APP, app_secret_setting="api_secret", app_endpoint=True,
+                           topics=("orders/updated", "fulfillments/create", "fulfillments/update", "app/uninstalled",
+                                   "customers/data_request", "customers/redact", "shop/redact"))
 
     # -- plumbing ---------------------------------------------------------------------------------
     @property

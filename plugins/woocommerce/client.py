@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from plugins.base import Platform
+from plugins.integration import ConnectFlow, ConnectionSchema, Field, FieldRole, FieldType, WebhookSecret, WebhookSpec
 from plugins.errors import (
     MalformedResponse,
     OrderNotFound,
@@ -60,6 +61,23 @@ class WooCommercePlatform(Platform):
     name = "woocommerce"
     display_name = "WooCommerce"
     credential_fields = ("consumer_key", "consumer_secret")
+    connection_schema = ConnectionSchema(
+        fields=(
+            Field("store_url", "Store address", FieldType.URL, FieldRole.BASE_URL, min_length=8,
+                  help="The https:// address of your WordPress site.", placeholder="https://shop.example.com"),
+            Field("consumer_key", "Consumer key", FieldType.TEXT, FieldRole.CREDENTIAL, secret=True,
+                  pattern=r"ck_[A-Za-z0-9_]{8,120}", pattern_hint="starts with ck_",
+                  help="WooCommerce → Settings → Advanced → REST API → Add key (Read/Write)."),
+            Field("consumer_secret", "Consumer secret", FieldType.PASSWORD, FieldRole.CREDENTIAL,
+                  pattern=r"cs_[A-Za-z0-9_]{8,120}", pattern_hint="starts with cs_",
+                  help="Shown once, next to the consumer key."),
+        ),
+        flows=(ConnectFlow.API_KEYS, ConnectFlow.AUTHORIZATION_CALLBACK),
+        flow_fields={ConnectFlow.AUTHORIZATION_CALLBACK: ("store_url",)},
+        flow_labels={ConnectFlow.API_KEYS: "Paste REST API keys",
+                     ConnectFlow.AUTHORIZATION_CALLBACK: "Approve on my store (WooCommerce creates the keys)"},
+    )
+    webhooks = WebhookSpec(secret=WebhookSecret.PER_STORE, topics=("order.updated",))
 
     # -- plumbing ---------------------------------------------------------------------------------
     @property
