@@ -5,11 +5,25 @@ import asyncio
 import logging
 import re
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from plugins.base import Platform
-from plugins.integration import AppSetting, ConnectFlow, ConnectionSchema, Field, FieldRole, FieldType, WebhookSecret, WebhookSpec
+from plugins.integration import (
+    AppSetting,
+    ConnectFlow,
+    ConnectionSchema,
+    Field,
+    FieldRole,
+    FieldType,
+    WebhookDelivery,
+    WebhookOutcome,
+    WebhookRegistration,
+    WebhookSecret,
+    WebhookSpec,
+    WebhookTarget,
+)
+from plugins.shopify import webhooks as shopify_webhooks
 from plugins.shopify.demo import DEMO_API_KEY, DEMO_API_SECRET
 from plugins.errors import (
     MalformedResponse,
@@ -298,3 +312,26 @@ class ShopifyPlatform(Platform):
     async def get_shipments(self, order: Order) -> List[Shipment]:
         """Fulfillments with tracking come with the order query; no extra call."""
         return list(order.shipments)
+
+    # -- integration ------------------------------------------------------------------------------
+    @classmethod
+    def storefront_snippet(cls, script_url: str, widget_id: str) -> Optional[str]:
+        base = script_url.rsplit("/", 1)[0]
+        return f'<script src="{base}/api/widget/{cls.name}.js" data-widget-id="{widget_id}" async></script>'
+
+    async def register_webhooks(self, target: WebhookTarget) -> WebhookRegistration:
+        return await shopify_webhooks.register(self, target)
+
+    async def deregister_webhooks(self, registration: WebhookRegistration) -> None:
+        await shopify_webhooks.deregister(self, registration)
+
+    @classmethod
+    def verify_webhook(cls, raw_body: bytes, headers: Mapping[str, str], secret: str) -> bool:
+        return shopify_webhooks.verify(raw_body, headers, secret)
+
+    @classmethod
+    def read_delivery(cls, raw_body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
+        return shopify_webhooks.read_delivery(raw_body, headers)
+
+    async def parse_webhook(self, delivery: WebhookDelivery) -> WebhookOutcome:
+        return shopify_webhooks.parse(delivery)
