@@ -164,6 +164,12 @@ class Platform(abc.ABC):
         return False
 
     @classmethod
+    def is_ping(cls, raw_body: bytes, headers: Mapping[str, str]) -> bool:
+        """True for an unsigned test delivery the platform sends when a webhook is created
+        (answered 200 without processing)."""
+        return False
+
+    @classmethod
     def read_delivery(cls, raw_body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
         """Topic, event id, claimed shop and trigger time of a verified delivery (no I/O).
 

@@ -155,6 +155,8 @@ class ConnectionSchema:
     flows: Tuple[ConnectFlow, ...] = (ConnectFlow.API_KEYS,)
     flow_fields: Mapping[ConnectFlow, Tuple[str, ...]] = field(default_factory=dict)
     flow_labels: Mapping[ConnectFlow, str] = field(default_factory=dict)
+    #: other names a client may use for a flow (e.g. an older API's ``"keys"``)
+    flow_aliases: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]

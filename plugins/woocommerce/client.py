@@ -92,6 +92,7 @@ class WooCommercePlatform(Platform):
         ),
         flows=(ConnectFlow.API_KEYS, ConnectFlow.AUTHORIZATION_CALLBACK),
         flow_fields={ConnectFlow.AUTHORIZATION_CALLBACK: ("store_url",)},
+        flow_aliases={"keys": "api_keys", "wc_auth": "authorization_callback"},
         flow_labels={ConnectFlow.API_KEYS: "Paste REST API keys",
                      ConnectFlow.AUTHORIZATION_CALLBACK: "Approve on my store (WooCommerce creates the keys)"},
     )
@@ -352,6 +353,10 @@ class WooCommercePlatform(Platform):
     @classmethod
     def verify_webhook(cls, raw_body: bytes, headers: Mapping[str, str], secret: str) -> bool:
         return woo_webhooks.verify(raw_body, headers, secret)
+
+    @classmethod
+    def is_ping(cls, raw_body: bytes, headers: Mapping[str, str]) -> bool:
+        return woo_webhooks.is_ping(raw_body, headers)
 
     @classmethod
     def read_delivery(cls, raw_body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
