@@ -275,7 +275,8 @@ class WebhookSpec:
     secret: WebhookSecret = WebhookSecret.PER_STORE
     app_secret_setting: Optional[str] = None
     app_endpoint: bool = False
-    topics: Tuple[str, ...] = ()  #: the platform's own topic names, for documentation and display
+    #: the platform's own names of the topics it handles; other deliveries are acknowledged and ignored
+    topics: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -215,6 +215,9 @@ async def _accept(app: web.Application, platform: Any, store_id: Optional[int], 
     if not await app[DEDUPE].first_time(key):
         WEBHOOKS.labels(platform.name, safe_topic(delivery.topic), "duplicate").inc()
         return web.json_response({"status": "duplicate"})
+    if platform.webhooks.topics and delivery.topic not in platform.webhooks.topics:
+        WEBHOOKS.labels(platform.name, "other", "ignored").inc()
+        return web.json_response({"status": "ignored"})
     if not app[WEBHOOK_WORKER].submit(Job(platform.name, delivery.topic, store_id, shop, delivery, key)):
         await app[DEDUPE].forget(key)
         raise ApiError(429, "busy", "too many webhooks queued; retry later", headers={"Retry-After": "30"})

@@ -95,8 +95,7 @@ class ShopifyPlatform(Platform):
                    "(emulators; honoured for loopback URLs or in demo mode only)."),
     )
     webhooks = WebhookSpec(secret=WebhookSecret.APP, app_secret_setting="api_secret", app_endpoint=True,
-                           topics=("orders/updated", "fulfillments/create", "fulfillments/update", "app/uninstalled",
-                                   "customers/data_request", "customers/redact", "shop/redact"))
+                           topics=shopify_webhooks.HANDLED_TOPICS)
 
     # -- plumbing ---------------------------------------------------------------------------------
     @property

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
 from plugins.carriers import find_carrier
@@ -29,6 +30,8 @@ from plugins.integration import (
 )
 from plugins.model import OrderStatus, Shipment, ShipmentStatus
 from plugins.shopify.normalize import PLATFORM
+
+SHOP_DOMAIN_RE = re.compile(r"^[a-z0-9][a-z0-9\-]{0,60}\.myshopify\.com$")
 from plugins.text import clean_text, clean_tracking_number, clean_url, parse_datetime
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,6 +47,8 @@ NOTICE_TOPICS = {
     "customers/redact": StoreNoticeKind.CUSTOMER_REDACT,
     "shop/redact": StoreNoticeKind.SHOP_REDACT,
 }
+#: every topic :func:`parse` understands (others are acknowledged and ignored)
+HANDLED_TOPICS = ORDER_TOPICS + tuple(NOTICE_TOPICS)
 REGISTRATION_TIMEOUT = 10.0
 
 CREATE_MUTATION = """
@@ -84,6 +89,8 @@ def read_delivery(raw_body: bytes, headers: Mapping[str, str]) -> WebhookDeliver
         raise MalformedResponse("webhook body is not valid JSON", platform=PLATFORM) from None
     topic = (first_header(headers, "X-Shopify-Topic") or "").lower()[:81]
     shop = (first_header(headers, "X-Shopify-Shop-Domain") or "").lower()[:255] or None
+    if shop is not None and not SHOP_DOMAIN_RE.match(shop):
+        raise MalformedResponse("the shop header is not a myshopify.com domain", platform=PLATFORM)
     body_shop = payload.get("shop_domain") if isinstance(payload, dict) else None
     if isinstance(body_shop, str) and body_shop.strip().lower() != (shop or ""):
         raise MalformedResponse("the shop in the body is not the shop in the headers", platform=PLATFORM)
@@ -137,24 +144,24 @@ def order_event(topic: str, payload: Any) -> Optional[OrderEvent]:
     occurred = parse_datetime(payload.get("updated_at"))
     if topic.startswith("fulfillments/"):
         kind = OrderEventKind.SHIPMENT_CREATED if topic.endswith("create") else OrderEventKind.SHIPMENT_UPDATED
-        label = {"success": "Shipped", "cancelled": "Fulfillment cancelled"}.get(str(payload.get("status")), "Shipping update")
+        label = {"success": "shipped", "cancelled": "fulfillment cancelled"}.get(str(payload.get("status")), "shipping update")
         if payload.get("shipment_status"):
-            label = str(payload["shipment_status"]).replace("_", " ").capitalize()[:40]
+            label = str(payload["shipment_status"]).replace("_", " ")[:40]
         return OrderEvent(kind=kind, order_number=number, status=None, status_label=label,
                           shipments=_shipments([payload]), version=version, occurred_at=occurred)
     financial = str(payload.get("financial_status") or "")
     fulfillment = str(payload.get("fulfillment_status") or "")
     shipments = _shipments(payload.get("fulfillments"))
     if payload.get("cancelled_at"):
-        kind, status, label = OrderEventKind.CANCELLED, OrderStatus.CANCELLED, "Cancelled"
+        kind, status, label = OrderEventKind.CANCELLED, OrderStatus.CANCELLED, "cancelled"
     elif financial == "refunded":
-        kind, status, label = OrderEventKind.REFUNDED, OrderStatus.REFUNDED, "Refunded"
+        kind, status, label = OrderEventKind.REFUNDED, OrderStatus.REFUNDED, "refunded"
     elif fulfillment == "fulfilled":
-        kind, status, label = OrderEventKind.STATUS_CHANGED, OrderStatus.SHIPPED, "Shipped"
+        kind, status, label = OrderEventKind.STATUS_CHANGED, OrderStatus.SHIPPED, "shipped"
     elif fulfillment == "partial":
-        kind, status, label = OrderEventKind.STATUS_CHANGED, OrderStatus.PARTIALLY_SHIPPED, "Partially shipped"
+        kind, status, label = OrderEventKind.STATUS_CHANGED, OrderStatus.PARTIALLY_SHIPPED, "partially shipped"
     else:
-        kind, status, label = OrderEventKind.STATUS_CHANGED, OrderStatus.PROCESSING, "Being processed"
+        kind, status, label = OrderEventKind.STATUS_CHANGED, OrderStatus.PROCESSING, "being processed"
     return OrderEvent(kind=kind, order_number=number, status=status, status_label=label, shipments=shipments,
                       version=version, occurred_at=occurred)
 
