@@ -232,13 +232,19 @@ def _context(app: web.Application, cls: Any) -> ConnectContext:
                           demo=config.demo)
 
 
+def _field_error(exc: FieldError) -> ApiError:
+    """422 naming the field; ``details`` carry the platform's own words for the dashboard."""
+    return ApiError(422, "validation_error", f"{exc.field}: {exc.message}",
+                    details=[{"field": exc.field, "message": exc.message}])
+
+
 def _clean_fields(app: web.Application, cls: Any, body: Dict[str, Any], flow: ConnectFlow) -> Dict[str, str]:
     """The platform's fields of ``body``, validated by its schema and the URL rules (422 naming the field)."""
     values = {k: v for k, v in body.items() if k not in _PRODUCT_KEYS}
     try:
         cleaned = cls.connection_schema.validate(values, flow)
     except FieldError as exc:
-        raise validation_error(f"{exc.field}: {exc.message}", exc.field) from None
+        raise _field_error(exc) from None
     for f in cls.connection_schema.fields_for(flow):
         if f.type is FieldType.URL and f.name in cleaned and not cleaned[f.name].lower().startswith("file:"):
             cleaned[f.name] = store_base_url(cleaned[f.name], f.name,
@@ -254,7 +260,7 @@ async def _connect_keys(request: web.Request, me: MerchantIdentity, cls: Any, va
     try:
         draft = cls.connection_from_fields(values, _context(app, cls))
     except FieldError as exc:
-        raise validation_error(f"{exc.field}: {exc.message}", exc.field) from None
+        raise _field_error(exc) from None
     creds = dict(draft.credentials)
     info = await _check(app, draft, "connect")
     store_url = draft.base_url
