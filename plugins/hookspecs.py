@@ -37,6 +37,10 @@ def register_platforms(register: "Callable[[Type[Platform]], None]") -> None:
     Call ``register(PlatformClass)`` once per :class:`~plugins.base.Platform` subclass. The class
     ``name`` is the key (``StoreConnection.platform``); a later registration of the same name
     replaces an earlier one, so a plugin can override a built-in platform.
+
+    The class describes the platform's whole integration (connection schema and flows, app
+    settings, webhooks, storefront snippet, display name; see ``docs/plugins.md``, "Integration
+    contract"), so nothing above the plugins names a platform.
     """
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 from bot.core.settings import Settings
 from plugins.shopify.client import DEFAULT_API_VERSION
@@ -49,11 +49,32 @@ class ApiConfig:
     push_lookback_hours: int = 24
     redis_url: Optional[str] = None
     demo_shopify_url: Optional[str] = None
+    #: ``{platform: {setting: value}}`` from ``TRULYBOT_<PLATFORM>_<SETTING>`` (see ``Platform.app_settings``)
+    app_settings: Dict[str, Dict[str, Optional[str]]] = field(default_factory=dict)
+    #: refuse webhook deliveries the platform says it triggered longer ago than this (replays)
+    webhook_max_age: int = 24 * 3600
     extra: dict = field(default_factory=dict)
 
     @property
     def shopify_configured(self) -> bool:
         return bool(self.shopify_api_key and self.shopify_api_secret)
+
+
+def read_app_settings(env: Mapping[str, str], demo: bool) -> Dict[str, Dict[str, Optional[str]]]:
+    """Every installed platform's :class:`~plugins.integration.AppSetting` values from ``env``
+    (``TRULYBOT_<PLATFORM>_<NAME>``; in demo mode an unset value takes its ``demo_default``)."""
+    from plugins.manager import get_platforms
+
+    out: Dict[str, Dict[str, Optional[str]]] = {}
+    for name, cls in get_platforms().items():
+        values: Dict[str, Optional[str]] = {}
+        for setting in cls.app_settings:
+            value = (env.get(setting.env_name(name)) or "").strip() or None
+            if value is None and demo:
+                value = setting.demo_default
+            values[setting.name] = value if value is not None else setting.default
+        out[name] = values
+    return out
 
 
 def load_api_config(settings: Settings) -> ApiConfig:
@@ -78,6 +99,7 @@ def load_api_config(settings: Settings) -> ApiConfig:
             logger.warning("TRULYBOT_SHOPIFY_API_BASE_URL ignored: only loopback emulators are allowed outside demo mode")
             base_override = None
     return ApiConfig(
+        app_settings=read_app_settings(os.environ, settings.demo),
         public_url=settings.public_url.rstrip("/"),
         demo=settings.demo,
         shopify_api_key=key,

@@ -24,7 +24,7 @@ from bot.api.db import in_db
 from bot.api.errors import ApiError
 from bot.api.keys import API_CONFIG
 from bot.api.metrics import STORE_CONNECTIONS
-from bot.api.platforms import call, connection, connection_for, map_platform_error
+from bot.api.platforms import call, connection, connection_for, map_platform_error, platform_class
 from bot.api.registry import Param, route
 from bot.api.stores import default_widget, invalidate_widget_cache, owned_store, store_dict
 from bot.api.validation import (
@@ -38,7 +38,8 @@ from bot.api.validation import (
 )
 from bot.core.db.models import StoreIntegration, utcnow
 from bot.core.logs import mask_order_number
-from bot.services.credentials import set_credentials
+from bot.services.credentials import clear_credentials, set_credentials
+from plugins.integration import ConnectContext, ConnectFlow, FieldError, FieldType
 
 logger = logging.getLogger(__name__)
 
@@ -48,20 +49,17 @@ ORDER_NUMBER_PATTERN = r"^#?[A-Za-z0-9][A-Za-z0-9_\-]{0,39}$"
 
 STORE_SCHEMA_REF = {"$ref": "#/components/schemas/Store"}
 
-WOO_CONNECT_SCHEMA: Dict[str, Any] = {
+CONNECT_SCHEMA: Dict[str, Any] = {
     "type": "object",
-    "additionalProperties": False,
-    "required": ["store_url"],
+    "description": "the platform's connection fields (GET /api/platforms) plus the keys below",
     "properties": {
-        "store_url": {"type": "string", "minLength": 8, "maxLength": 500, "description": "https:// URL of the WordPress site"},
-        "method": {"type": "string", "enum": ["keys", "wc_auth"], "default": "keys"},
-        "consumer_key": {"type": "string", "pattern": "^ck_[A-Za-z0-9_]{8,120}$"},
-        "consumer_secret": {"type": "string", "pattern": "^cs_[A-Za-z0-9_]{8,120}$"},
+        "method": {"type": "string", "maxLength": 40, "description": "a connect flow of the platform (default: its first)"},
         "display_name": {"type": "string", "minLength": 1, "maxLength": 200},
-        # wc_auth: where the merchant's browser goes after a successful approval (only dashboard pages)
+        # install flows: where the merchant's browser goes after a successful approval (only dashboard pages)
         "return_to": RETURN_TO_SCHEMA,
     },
 }
+_PRODUCT_KEYS = ("method", "display_name", "return_to")
 DISCONNECT_SCHEMA: Dict[str, Any] = {
     "type": "object", "additionalProperties": False, "required": ["id"],
     "properties": {"id": {"type": "integer", "minimum": 1, "maximum": 2147483647}},
@@ -85,18 +83,10 @@ WC_CALLBACK_SCHEMA: Dict[str, Any] = {
     },
 }
 
-WC_AUTH_SCOPE = "read_write"  # creating the order.updated webhook needs write access
 
 
 def _hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _origin(url: str) -> Optional[str]:
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.netloc:
-        return f"https://{parts.netloc}"
-    return None
 
 
 def _default_name(url: str) -> str:
@@ -140,9 +130,21 @@ async def delete_integration(request: web.Request, me: MerchantIdentity) -> web.
     return web.json_response({"deleted": shown["id"], "store": shown})
 
 
+def _disconnect_target(session: Session, app: web.Application, merchant_id: int, store_id: int,
+                       platform: str) -> Tuple[Any, Any]:
+    """The store's connection and webhook registration, to remove the webhooks before forgetting it."""
+    store = owned_store(session, merchant_id, store_id, platform)
+    registration = ((store.config or {}).get("webhooks") or {})
+    try:
+        conn = connection_for(app, store)
+    except Exception:  # noqa: BLE001 - undecryptable credentials: nothing to deregister with
+        conn = None
+    return conn, registration
+
+
 def _disconnect(session: Session, merchant_id: int, store_id: int, platform: str) -> Dict[str, Any]:
     store = owned_store(session, merchant_id, store_id, platform)
-    set_credentials(store, _NO_RING, {"consumer_key": None, "consumer_secret": None, "access_token": None})
+    clear_credentials(store)
     config = dict(store.config or {})
     config.pop("wc_auth", None)
     webhooks = dict(config.get("webhooks") or {})
@@ -157,31 +159,25 @@ def _disconnect(session: Session, merchant_id: int, store_id: int, platform: str
     return store_dict(store)
 
 
-class _NoRing:
-    """set_credentials with only ``None`` values never encrypts."""
-
-    def encrypt(self, *_a: Any) -> str:  # pragma: no cover - never called with None values
-        raise AssertionError("unexpected encryption")
-
-
-_NO_RING: Any = _NoRing()
-
-
 def _platform_param(request: web.Request) -> str:
-    platform = request.match_info.get("platform", "")
-    if platform not in PLATFORMS:
-        raise ApiError(404, "unknown_platform", "unknown platform")
-    return platform
+    """The installed platform named in the path (404 listing the installed ones otherwise)."""
+    name = request.match_info.get("platform", "")
+    platform_class(request.app, name)
+    return name
 
 
 @route("POST", "/api/integrations/{platform}/disconnect", summary="Disconnect a store (drop its credentials, keep its settings)",
        tag="integrations", body=DISCONNECT_SCHEMA,
-       params=[Param("platform", "path", {"type": "string", "enum": list(PLATFORMS)}, required=True)],
+       params=[Param("platform", "path", {"type": "string", "maxLength": 40}, required=True,
+                     description="an installed platform")],
        responses={200: "Store", 404: "Error", 422: "Error"})
 @merchant_required
 async def disconnect(request: web.Request, me: MerchantIdentity) -> web.Response:
     platform = _platform_param(request)
     body = await read_json(request, DISCONNECT_SCHEMA)
+    conn, registration = await in_db(request.app, _disconnect_target, request.app, me.merchant_id, body["id"], platform)
+    if conn is not None:
+        await hooks.deregister(request.app, conn, registration)
     result = await in_db(request.app, _disconnect, me.merchant_id, body["id"], platform)
     invalidate_widget_cache(request.app)
     return web.json_response(result)
@@ -211,7 +207,7 @@ def _site_info(info: Dict[str, Any]) -> Dict[str, Any]:
 
 async def _finish_webhooks(app: web.Application, store_id: int, platform: str, conn: Any, widget_id: str,
                            secret: Optional[str], secret_encrypted: Optional[str]) -> Dict[str, Any]:
-    result = await hooks.register(app, platform, conn, widget_id, secret)
+    result = await hooks.register(app, conn, widget_id, secret)
 
     def save(session: Session) -> Dict[str, Any]:
         store = session.get(StoreIntegration, store_id)
@@ -219,7 +215,7 @@ async def _finish_webhooks(app: web.Application, store_id: int, platform: str, c
             return {}
         config = dict(store.config or {})
         webhooks = dict(config.get("webhooks") or {})
-        webhooks.update(topics=result["topics"], error=result["error"])
+        webhooks.update(topics=result["topics"], remote_ids=result["remote_ids"], error=result["error"])
         if secret_encrypted:
             webhooks["secret_encrypted"] = secret_encrypted
         config["webhooks"] = webhooks
@@ -230,23 +226,57 @@ async def _finish_webhooks(app: web.Application, store_id: int, platform: str, c
     return await in_db(app, save)
 
 
-async def _connect_keys(request: web.Request, me: MerchantIdentity, body: Dict[str, Any], store_url: str) -> web.Response:
+def _context(app: web.Application, cls: Any) -> ConnectContext:
+    config = app[API_CONFIG]
+    return ConnectContext(public_url=config.public_url, settings=dict(config.app_settings.get(cls.name) or {}),
+                          demo=config.demo)
+
+
+def _field_error(exc: FieldError) -> ApiError:
+    """422 naming the field; ``details`` carry the platform's own words for the dashboard."""
+    return ApiError(422, "validation_error", f"{exc.field}: {exc.message}",
+                    details=[{"field": exc.field, "message": exc.message}])
+
+
+def _clean_fields(app: web.Application, cls: Any, body: Dict[str, Any], flow: ConnectFlow) -> Dict[str, str]:
+    """The platform's fields of ``body``, validated by its schema and the URL rules (422 naming the field)."""
+    values = {k: v for k, v in body.items() if k not in _PRODUCT_KEYS}
+    try:
+        cleaned = cls.connection_schema.validate(values, flow)
+    except FieldError as exc:
+        raise _field_error(exc) from None
+    for f in cls.connection_schema.fields_for(flow):
+        if f.type is FieldType.URL and f.name in cleaned and not cleaned[f.name].lower().startswith("file:"):
+            cleaned[f.name] = store_base_url(cleaned[f.name], f.name,
+                                             allow_http_loopback=app[API_CONFIG].allow_http_loopback)
+    return cleaned
+
+
+async def _connect_keys(request: web.Request, me: MerchantIdentity, cls: Any, values: Dict[str, str],
+                        body: Dict[str, Any]) -> web.Response:
+    """API-keys flow: check the credentials at the store, then store them and register webhooks.
+    Nothing is stored when the check fails."""
     app = request.app
-    if not body.get("consumer_key") or not body.get("consumer_secret"):
-        raise validation_error("consumer_key and consumer_secret are required (or use method wc_auth)", "consumer_key")
-    creds = {"consumer_key": body["consumer_key"], "consumer_secret": body["consumer_secret"]}
-    info = await _check(app, connection(app, "woocommerce", store_url, creds), "connect")
-    name = body.get("display_name") or str(info.get("name") or "") or _default_name(store_url)
-    existing = await in_db(app, _existing_woo, me.merchant_id, store_url)
+    try:
+        draft = cls.connection_from_fields(values, _context(app, cls))
+    except FieldError as exc:
+        raise _field_error(exc) from None
+    creds = dict(draft.credentials)
+    info = await _check(app, draft, "connect")
+    store_url = draft.base_url
+    name = body.get("display_name") or str(info.get("name") or "") or _default_name(store_url or cls.display_name)
+    existing = await in_db(app, _existing_store, me.merchant_id, cls.name, cls.store_key_of(draft))
     widget_id = existing[1] if existing else _new_store_widget_id()
-    secret, secret_encrypted = hooks.new_woo_secret(app, widget_id)
+    secret, secret_encrypted = hooks.new_store_secret(app, cls, widget_id)
+    origins = cls.storefront_origins(draft)
 
     def save(session: Session) -> Tuple[int, str]:
-        config = {"site": _site_info(info), "webhooks": {"topics": [], "error": None, "secret_encrypted": secret_encrypted}}
+        config = {"site": _site_info(info), "options": dict(draft.options),
+                  "webhooks": {"topics": [], "error": None, "secret_encrypted": secret_encrypted}}
         if existing:
-            store = owned_store(session, me.merchant_id, existing[0], "woocommerce")
+            store = owned_store(session, me.merchant_id, existing[0], cls.name)
             set_credentials(store, app[appkeys.KEY_RING], creds)
-            kept = {k: v for k, v in (store.config or {}).items() if k not in ("health", "wc_auth")}
+            kept = {k: v for k, v in (store.config or {}).items() if k not in ("health", "install")}
             store.config = {**kept, **config}
             store.status = "active"
             store.last_success_at = store.last_checked_at = utcnow()
@@ -254,31 +284,35 @@ async def _connect_keys(request: web.Request, me: MerchantIdentity, body: Dict[s
             if body.get("display_name"):
                 store.display_name = name[:200]
             activity.record_activity(session, me.merchant_id, activity.CONNECT, f"Store reconnected: {store.display_name}",
-                                     store.id, {"platform": "woocommerce", "reconnected": True})
+                                     store.id, {"platform": cls.name, "reconnected": True})
             return store.id, store.widget_id
-        created = _save_new_store_with_widget(session, app, me.merchant_id, "woocommerce", store_url, name[:200], creds,
-                                              widget_id, config)
+        created = _save_new_store_with_widget(session, app, me.merchant_id, cls.name, store_url, name[:200], creds,
+                                              widget_id, config, shop_domain=draft.shop_domain, origins=origins)
         return created.id, created.widget_id
 
     store_id, wid = await in_db(app, save)
-    conn = connection(app, "woocommerce", store_url, creds, store_id=store_id)
-    shown = await _finish_webhooks(app, store_id, "woocommerce", conn, wid, secret, secret_encrypted)
+    conn = connection(app, cls.name, store_url, creds, store_id=store_id, shop_domain=draft.shop_domain,
+                      options=draft.options)
+    shown = await _finish_webhooks(app, store_id, cls.name, conn, wid, secret, secret_encrypted)
     invalidate_widget_cache(app)
     return web.json_response(shown, status=200 if existing else 201)
 
 
-def _existing_woo(session: Session, merchant_id: int, store_url: str) -> Optional[Tuple[int, str]]:
-    """The merchant's WooCommerce store at ``store_url`` (connecting it again updates its keys)."""
-    row = session.execute(select(StoreIntegration.id, StoreIntegration.widget_id).where(
-        StoreIntegration.user_id == merchant_id, StoreIntegration.platform == "woocommerce",
-        StoreIntegration.store_url == store_url, StoreIntegration.status != "pending")).first()
-    return (row[0], row[1]) if row else None
+def _existing_store(session: Session, merchant_id: int, platform: str, key: str) -> Optional[Tuple[int, str]]:
+    """The merchant's store of ``platform`` identified by ``key`` (connecting it again updates it)."""
+    rows = session.execute(select(StoreIntegration).where(
+        StoreIntegration.user_id == merchant_id, StoreIntegration.platform == platform,
+        StoreIntegration.status != "pending")).scalars()
+    for store in rows:
+        if (store.shop_domain or store.store_url or "").lower() == key:
+            return store.id, store.widget_id
+    return None
 
 
 def _save_new_store_with_widget(session: Session, app: web.Application, merchant_id: int, platform: str, store_url: str,
                                 name: str, creds: Dict[str, Optional[str]], widget_id: str, config: Dict[str, Any],
-                                *, status: str = "active", shop_domain: Optional[str] = None, checked: bool = True
-                                ) -> StoreIntegration:
+                                *, status: str = "active", shop_domain: Optional[str] = None, checked: bool = True,
+                                origins: Optional[List[str]] = None) -> StoreIntegration:
     store = StoreIntegration(user_id=merchant_id, widget_id=widget_id, platform=platform, display_name=name,
                              store_url=store_url, shop_domain=shop_domain, status=status, config=config)
     if checked:
@@ -288,8 +322,7 @@ def _save_new_store_with_widget(session: Session, app: web.Application, merchant
     session.add(store)
     session.flush()
     set_credentials(store, app[appkeys.KEY_RING], creds)
-    origin = _origin(store_url) if platform == "woocommerce" else None
-    store.widget = default_widget([origin] if origin else [])
+    store.widget = default_widget(list(origins or []))
     if status == "active":
         activity.record_activity(session, merchant_id, activity.CONNECT, f"Store connected: {name}", store.id,
                                  {"platform": platform})
@@ -314,11 +347,13 @@ def _aware(value: str) -> Optional[datetime]:
         return None
 
 
-async def _connect_wc_auth(request: web.Request, me: MerchantIdentity, body: Dict[str, Any], store_url: str) -> web.Response:
+async def _connect_authorization(request: web.Request, me: MerchantIdentity, cls: Any, values: Dict[str, str],
+                                 body: Dict[str, Any]) -> web.Response:
+    """Authorization-callback flow: a pending store and the URL where the merchant approves."""
     app = request.app
     config = app[API_CONFIG]
-    if body.get("consumer_key") or body.get("consumer_secret"):
-        raise validation_error("do not send keys with method wc_auth: WooCommerce creates them", "consumer_key")
+    draft = cls.connection_from_fields(values, _context(app, cls))
+    store_url = draft.base_url
     nonce = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(seconds=config.state_ttl_seconds)
     name = body.get("display_name") or _default_name(store_url)
@@ -326,34 +361,39 @@ async def _connect_wc_auth(request: web.Request, me: MerchantIdentity, body: Dic
 
     def save(session: Session) -> Dict[str, Any]:
         store = _save_new_store_with_widget(
-            session, app, me.merchant_id, "woocommerce", store_url, name[:200], {}, widget_id,
+            session, app, me.merchant_id, cls.name, store_url, name[:200], {}, widget_id,
             {"wc_auth": {"nonce_hash": _hash(nonce), "expires_at": expires.isoformat(), "used": False,
                          "return_to": body.get("return_to")}},
-            status="pending", checked=False)
+            status="pending", checked=False, origins=cls.storefront_origins(draft))
         return store_dict(store)
 
     shown = await in_db(app, save)
     state = f"{shown['id']}.{nonce}"
-    query = urlencode({
-        "app_name": "TrulyBot",
-        "scope": WC_AUTH_SCOPE,
-        "user_id": state,
-        "return_url": f"{config.public_url}/api/integrations/woocommerce/return",
-        "callback_url": f"{config.public_url}/api/integrations/woocommerce/callback",
-    })
-    return web.json_response({"authorize_url": f"{store_url}/wc-auth/v1/authorize?{query}", "expires_at": expires.isoformat(),
-                              "store": shown}, status=202)
+    return web.json_response({"authorize_url": cls.install_url(values, _context(app, cls), state),
+                              "expires_at": expires.isoformat(), "store": shown}, status=202)
 
 
-@route("POST", "/api/integrations/woocommerce/connect", summary="Connect a WooCommerce store with REST keys, or start the wc-auth flow",
-       tag="integrations", body=WOO_CONNECT_SCHEMA, responses={200: "Store", 201: "Store", 202: "WcAuthStart", 422: "Error", 429: "Error"})
+@route("POST", "/api/integrations/{platform}/connect", summary="Connect a store of any installed platform",
+       tag="integrations", body=CONNECT_SCHEMA,
+       params=[Param("platform", "path", {"type": "string", "maxLength": 40}, required=True,
+                     description="an installed platform")],
+       responses={200: "Store", 201: "Store", 202: "WcAuthStart", 404: "Error", 422: "Error", 429: "Error", 502: "Error"})
 @merchant_required
-async def woocommerce_connect(request: web.Request, me: MerchantIdentity) -> web.Response:
-    body = await read_json(request, WOO_CONNECT_SCHEMA)
-    store_url = store_base_url(body["store_url"], "store_url", allow_http_loopback=request.app[API_CONFIG].allow_http_loopback)
-    if body.get("method", "keys") == "wc_auth":
-        return await _connect_wc_auth(request, me, body, store_url)
-    return await _connect_keys(request, me, body, store_url)
+async def connect(request: web.Request, me: MerchantIdentity) -> web.Response:
+    """Validate the platform's fields, then run its connect flow (``method``, default its first)."""
+    cls = platform_class(request.app, request.match_info.get("platform", ""))
+    body = await read_json(request, CONNECT_SCHEMA)
+    flows = {flow.value: flow for flow in cls.connection_schema.flows}
+    method = body.get("method") or cls.connection_schema.flows[0].value
+    flow = flows.get(cls.connection_schema.flow_aliases.get(method, method))
+    if flow is None:
+        raise validation_error("method: must be one of " + ", ".join(flows), "method")
+    values = _clean_fields(request.app, cls, body, flow)
+    if flow is ConnectFlow.API_KEYS:
+        return await _connect_keys(request, me, cls, values, body)
+    if flow is ConnectFlow.AUTHORIZATION_CALLBACK:
+        return await _connect_authorization(request, me, cls, values, body)
+    raise ApiError(409, "flow_not_here", f"{cls.display_name} stores connect through their install page")
 
 
 def _claim_wc_state(session: Session, store_id: int, nonce: str) -> Optional[Dict[str, Any]]:
@@ -423,7 +463,7 @@ async def woocommerce_callback(request: web.Request) -> web.Response:
     except ApiError as exc:
         await in_db(app, _fail_wc, claimed["id"], f"{exc.code}: keys from the authorization did not work")
         raise ApiError(400, "keys_rejected", "the keys do not work against the store that was authorized") from None
-    secret, secret_encrypted = hooks.new_woo_secret(app, claimed["widget_id"])
+    secret, secret_encrypted = hooks.new_store_secret(app, platform_class(app, "woocommerce"), claimed["widget_id"])
     await in_db(app, _activate_wc, app, claimed["id"], creds, info, secret_encrypted)
     await _finish_webhooks(app, claimed["id"], "woocommerce", conn, claimed["widget_id"], secret, secret_encrypted)
     return web.json_response({"status": "ok"})
@@ -492,7 +532,8 @@ def _store_conn(session: Session, app: web.Application, merchant_id: int, store_
 
 @route("POST", "/api/integrations/{platform}/orders", summary="Look up one order of a connected store (merchant view)",
        tag="orders", body=ORDERS_SCHEMA,
-       params=[Param("platform", "path", {"type": "string", "enum": list(PLATFORMS)}, required=True)],
+       params=[Param("platform", "path", {"type": "string", "maxLength": 40}, required=True,
+                     description="an installed platform")],
        responses={200: "OrderResult", 404: "Error", 409: "Error", 422: "Error", 429: "Error", 502: "Error"})
 @merchant_required
 async def platform_orders(request: web.Request, me: MerchantIdentity) -> web.Response:

@@ -23,7 +23,11 @@ def platform_class(app: web.Application, name: str) -> Any:
     try:
         return factory(name)
     except (UnknownPlatform, KeyError):
-        raise ApiError(404, "unknown_platform", f"platform {name!r} is not installed") from None
+        from plugins.manager import get_platforms
+
+        installed = sorted(get_platforms())
+        raise ApiError(404, "unknown_platform", f"platform {name[:40]!r} is not installed (installed: {', '.join(installed)})",
+                       details=[{"installed": installed}]) from None
 
 
 def shopify_base_url(app: web.Application, shop: str) -> str:
@@ -83,11 +87,10 @@ def map_platform_error(exc: Exception, *, connecting: bool = False) -> ApiError:
     if isinstance(exc, perr.OrderNotVisible):
         return ApiError(404, "order_not_visible", "the order exists but TrulyBot may not read it (missing scope)")
     if isinstance(exc, perr.MalformedResponse):
-        status = 422 if connecting else 502
-        return ApiError(status, "store_malformed", "the store answered with something that is not its API")
+        return ApiError(502, "store_malformed", "the store answered with something that is not its API")
     if isinstance(exc, perr.StoreUnreachable):
-        status = 422 if connecting else 502
-        return ApiError(status, "store_unreachable", "the store did not answer (check the URL, or try again)")
+        reason = str(exc)[:200] or "no answer"
+        return ApiError(502, "store_unreachable", f"the store did not answer ({reason}); check the URL, or try again")
     if isinstance(exc, perr.PlatformError):
         return ApiError(422 if connecting else 502, getattr(exc, "code", "platform_error"), "the store call failed")
     raise exc
@@ -105,3 +108,17 @@ def describe_error(exc: Exception) -> str:
         "store_config": "store settings cannot work",
     }.get(str(code), "store check failed")
     return f"{code}: {text}"
+
+
+def app_setting(app: web.Application, platform: Any, name: str) -> Optional[str]:
+    """The value of ``platform``'s app setting ``name`` (``TRULYBOT_<PLATFORM>_<NAME>``)."""
+    config = app[API_CONFIG]
+    values = config.app_settings.get(platform.name)
+    if values is None:
+        from bot.api.config import read_app_settings
+
+        import os
+
+        config.app_settings.update(read_app_settings(os.environ, config.demo))
+        values = config.app_settings.get(platform.name, {})
+    return values.get(name)

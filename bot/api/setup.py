@@ -18,8 +18,8 @@ logger = logging.getLogger(__name__)
 
 #: modules whose ``@route`` declarations make up the API
 ROUTE_MODULES = (
+    "bot.api.shopify_oauth",  # its fixed /shopify/ routes must come before the generic /{platform}/ ones
     "bot.api.integrations",
-    "bot.api.shopify_oauth",
     "bot.api.webhooks",
     "bot.api.widget",
     "bot.api.activities",

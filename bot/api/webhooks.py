@@ -8,15 +8,13 @@ privacy topics export or delete what we hold about a customer or a whole shop.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
-import hmac
 import json
 import logging
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Mapping, Optional
 
 from aiohttp import web
 from sqlalchemy import delete, select
@@ -28,34 +26,41 @@ from bot.api import push
 from bot.api.db import in_db, is_database_outage
 from bot.api.dedupe import Dedupe
 from bot.api.errors import ApiError
-from bot.api.keys import API_CONFIG, DEDUPE, REDACTORS, WEBHOOK_WORKER
+from bot.api.keys import API_CONFIG, DEDUPE, REDACTORS, STORE_HTTP, WEBHOOK_WORKER
 from bot.api.metrics import WEBHOOKS, safe_topic
+from bot.api.platforms import app_setting, connection_for, platform_class
 from bot.api.registry import Param, route
-from bot.api.shopify_oauth import verify_webhook_hmac
 from bot.api.stores import invalidate_widget_cache
-from bot.api.validation import SHOP_DOMAIN_RE
-from bot.api.webhook_registration import woo_secret
-from bot.core.db.models import StoreIntegration, UserActivity
+from bot.api.webhook_registration import store_webhook_secret
+from bot.core.db.models import StoreIntegration, UserActivity, utcnow
 from bot.core.logs import mask_order_number
+from bot.services.credentials import clear_credentials
+from plugins.errors import MalformedResponse
+from plugins.integration import OrderEvent, StoreNoticeKind, WebhookDelivery, WebhookSecret
 from bot.services.transcripts import TRACKER_ENGINE, conversations_of_store, export_conversations
 
 logger = logging.getLogger(__name__)
 
 MAX_WEBHOOK_BYTES = 1024 * 1024
-ORDER_TOPICS = ("orders/updated", "orders/fulfilled", "orders/partially_fulfilled", "orders/cancelled",
-                "fulfillments/create", "fulfillments/update")
-PRIVACY_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
-SHOPIFY_TOPICS = ORDER_TOPICS + PRIVACY_TOPICS + ("app/uninstalled",)
-_TOPIC_RE = re.compile(r"^[a-z_]{1,40}/[a-z_]{1,40}$")
+_TOPIC_RE = re.compile(r"^[a-z_]{1,40}[/.][a-z_]{1,40}$")
+#: a shop's host name as platforms name it in deliveries
+SHOP_DOMAIN_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
+
+
+def _text(value: Any, limit: int = 100) -> Optional[str]:
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        text = str(value).strip()
+        return text[:limit] if text else None
+    return None
 
 
 @dataclass
 class Job:
-    source: str
+    source: str  #: platform name
     topic: str
     store_id: Optional[int]
     shop: Optional[str]
-    payload: Any
+    payload: WebhookDelivery
     dedupe_key: str
 
 
@@ -143,216 +148,201 @@ async def _raw_body(request: web.Request) -> bytes:
     return b"".join(chunks)
 
 
-def _json(raw: bytes) -> Any:
+def _store_by_shop(session: Session, platform: str, shop: str) -> Optional[Dict[str, Any]]:
+    store = session.execute(select(StoreIntegration).where(StoreIntegration.shop_domain == shop,
+                                                           StoreIntegration.platform == platform)).scalars().first()
+    return None if store is None else {"id": store.id, "shop": store.shop_domain, "widget_id": store.widget_id}
+
+
+def _store_by_widget(session: Session, app: web.Application, platform: Any, widget_id: str) -> Optional[Dict[str, Any]]:
+    store = session.execute(select(StoreIntegration).where(StoreIntegration.widget_id == widget_id)).scalar_one_or_none()
+    if store is None or store.platform != platform.name:
+        return None
+    secret = None
+    if platform.webhooks is not None and platform.webhooks.secret is WebhookSecret.PER_STORE:
+        try:
+            secret = store_webhook_secret(app, store)
+        except Exception:  # noqa: BLE001 - undecryptable secret: treat as no secret
+            secret = None
+    return {"id": store.id, "shop": store.shop_domain, "widget_id": store.widget_id, "secret": secret}
+
+
+def _webhook_platform(app: web.Application, name: str) -> Any:
+    if not re.fullmatch(r"[a-z0-9_\-]{1,40}", name):
+        raise ApiError(404, "not_found", "no webhook endpoint here")
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ApiError(400, "invalid_json", "webhook body is not valid JSON") from None
+        platform = platform_class(app, name)
+    except ApiError:
+        raise ApiError(404, "not_found", "no webhook endpoint here") from None
+    if platform.webhooks is None:
+        raise ApiError(404, "not_found", "no webhook endpoint here")
+    return platform
 
 
-def _store_by_shop(session: Session, shop: str) -> Optional[int]:
-    return session.execute(select(StoreIntegration.id).where(StoreIntegration.shop_domain == shop,
-                                                             StoreIntegration.platform == "shopify")).scalars().first()
+def _app_secret(app: web.Application, platform: Any) -> Optional[str]:
+    spec = platform.webhooks
+    if spec.secret is not WebhookSecret.APP or not spec.app_secret_setting:
+        return None
+    return app_setting(app, platform, spec.app_secret_setting)
 
 
-_SHOPIFY_HEADERS = [
-    Param("X-Shopify-Hmac-Sha256", "header", {"type": "string"}, required=True, description="base64 HMAC-SHA256 of the raw body"),
-    Param("X-Shopify-Topic", "header", {"type": "string"}, required=True),
-    Param("X-Shopify-Shop-Domain", "header", {"type": "string"}, required=True),
-    Param("X-Shopify-Webhook-Id", "header", {"type": "string"}),
-    Param("X-Shopify-Event-Id", "header", {"type": "string"}),
-]
-_ANY_JSON = {"type": "object"}
+def _read(platform: Any, raw: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
+    try:
+        delivery = platform.read_delivery(raw, headers)
+    except MalformedResponse as exc:
+        raise ApiError(400, "bad_delivery", str(exc)[:200]) from None
+    if not _TOPIC_RE.match(delivery.topic or ""):
+        raise ApiError(400, "bad_topic", "missing or malformed topic")
+    return delivery
 
 
-@route("POST", "/api/webhooks/shopify", summary="Shopify webhooks (orders, fulfillments, app/uninstalled, privacy topics)",
-       tag="webhooks", auth="hmac", body=_ANY_JSON, params=_SHOPIFY_HEADERS,
-       responses={200: "WebhookAck", 400: "Error", 401: "Error", 413: "Error"})
-async def shopify_webhook(request: web.Request) -> web.Response:
-    app = request.app
+def _check_fresh(app: web.Application, platform: Any, delivery: WebhookDelivery) -> None:
+    """Refuse a delivery triggered before the de-duplication window: it could be a replay."""
+    if delivery.triggered_at is None:
+        return
+    age = (utcnow() - delivery.triggered_at).total_seconds()
     config = app[API_CONFIG]
-    raw = await _raw_body(request)
-    if not verify_webhook_hmac(config.shopify_api_secret or "", raw, request.headers.get("X-Shopify-Hmac-Sha256")):
-        WEBHOOKS.labels("shopify", "other", "unauthorized").inc()
-        raise ApiError(401, "bad_signature", "webhook signature does not match")
-    topic = request.headers.get("X-Shopify-Topic", "").strip().lower()
-    shop = request.headers.get("X-Shopify-Shop-Domain", "").strip().lower()
-    if not _TOPIC_RE.match(topic):
-        raise ApiError(400, "bad_topic", "missing or malformed X-Shopify-Topic")
-    if not SHOP_DOMAIN_RE.match(shop):
-        raise ApiError(400, "bad_shop", "missing or malformed X-Shopify-Shop-Domain")
-    event_id = (request.headers.get("X-Shopify-Event-Id") or request.headers.get("X-Shopify-Webhook-Id") or "").strip()
-    if not event_id or len(event_id) > 128:
-        event_id = "body:" + hashlib.sha256(topic.encode() + b"\0" + raw).hexdigest()
-    payload = _json(raw)
-    key = f"shopify:{shop}:{event_id}"
+    if age > min(config.webhook_max_age, config.webhook_dedupe_ttl):
+        WEBHOOKS.labels(platform.name, safe_topic(delivery.topic), "stale").inc()
+        raise ApiError(400, "stale_delivery", "the delivery was triggered too long ago")
+
+
+async def _accept(app: web.Application, platform: Any, store_id: Optional[int], shop: Optional[str],
+                  delivery: WebhookDelivery, raw: bytes) -> web.Response:
+    """De-duplicate per store, then queue; answers at once."""
+    event_id = delivery.event_id or "body:" + hashlib.sha256(delivery.topic.encode() + b"\0" + raw).hexdigest()
+    key = f"{platform.name}:{store_id if store_id is not None else 'shop:' + str(shop)}:{event_id}"
     if not await app[DEDUPE].first_time(key):
-        WEBHOOKS.labels("shopify", safe_topic(topic), "duplicate").inc()
+        WEBHOOKS.labels(platform.name, safe_topic(delivery.topic), "duplicate").inc()
         return web.json_response({"status": "duplicate"})
-    if topic not in SHOPIFY_TOPICS:
-        WEBHOOKS.labels("shopify", "other", "ignored").inc()
+    if platform.webhooks.topics and delivery.topic not in platform.webhooks.topics:
+        WEBHOOKS.labels(platform.name, "other", "ignored").inc()
         return web.json_response({"status": "ignored"})
-    store_id = await in_db(app, _store_by_shop, shop)
-    if store_id is None and topic != "shop/redact":
-        WEBHOOKS.labels("shopify", safe_topic(topic), "unknown_shop").inc()
-        return web.json_response({"status": "ignored"})
-    if not app[WEBHOOK_WORKER].submit(Job("shopify", topic, store_id, shop, payload, key)):
+    if not app[WEBHOOK_WORKER].submit(Job(platform.name, delivery.topic, store_id, shop, delivery, key)):
         await app[DEDUPE].forget(key)
         raise ApiError(429, "busy", "too many webhooks queued; retry later", headers={"Retry-After": "30"})
-    WEBHOOKS.labels("shopify", safe_topic(topic), "accepted").inc()
+    WEBHOOKS.labels(platform.name, safe_topic(delivery.topic), "accepted").inc()
     return web.json_response({"status": "accepted"})
 
 
-def _woo_store(session: Session, app: web.Application, widget_id: str) -> Optional[Dict[str, Any]]:
-    store = session.execute(select(StoreIntegration).where(StoreIntegration.widget_id == widget_id)).scalar_one_or_none()
-    if store is None or store.platform != "woocommerce":
-        return None
-    try:
-        secret = woo_secret(app, store)
-    except Exception:  # noqa: BLE001 - undecryptable secret: treat as no secret
-        secret = None
-    return {"id": store.id, "secret": secret, "status": store.status}
+def _unauthorized(platform: Any) -> ApiError:
+    WEBHOOKS.labels(platform.name, "other", "unauthorized").inc()
+    return ApiError(401, "bad_signature", "webhook signature does not match")
 
 
-def woo_signature(secret: str, body: bytes) -> str:
-    return base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
+_ANY_JSON = {"type": "object"}
+_PLATFORM_PARAM = Param("platform", "path", {"type": "string", "maxLength": 40}, required=True,
+                        description="an installed platform with webhooks")
 
 
-@route("POST", "/api/webhooks/woocommerce/{widget_id}", summary="WooCommerce webhooks (order.updated) for one store",
+@route("POST", "/api/webhooks/{platform}/{widget_id}", summary="Webhook deliveries for one store (signed by the platform)",
        tag="webhooks", auth="hmac", body=_ANY_JSON,
-       params=[Param("widget_id", "path", {"type": "string", "maxLength": 64}, required=True),
-               Param("X-WC-Webhook-Signature", "header", {"type": "string"}, required=True,
-                     description="base64 HMAC-SHA256 of the raw body with the webhook secret"),
-               Param("X-WC-Webhook-Topic", "header", {"type": "string"}),
-               Param("X-WC-Webhook-Delivery-ID", "header", {"type": "string"})],
-       responses={200: "WebhookAck", 400: "Error", 401: "Error", 404: "Error", 413: "Error"})
-async def woocommerce_webhook(request: web.Request) -> web.Response:
+       params=[_PLATFORM_PARAM, Param("widget_id", "path", {"type": "string", "maxLength": 64}, required=True)],
+       responses={200: "WebhookAck", 400: "Error", 401: "Error", 403: "Error", 404: "Error", 413: "Error"})
+async def store_webhook(request: web.Request) -> web.Response:
+    """Verified with the store's own secret (or the platform app's), bound to that store: a
+    delivery naming another shop is refused, duplicates are recognised per store."""
     app = request.app
+    platform = _webhook_platform(app, request.match_info.get("platform", ""))
     widget_id = request.match_info.get("widget_id", "")
     if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", widget_id):
         raise ApiError(404, "not_found", "store not found")
     raw = await _raw_body(request)
-    store = await in_db(app, _woo_store, app, widget_id)
+    store = await in_db(app, _store_by_widget, app, platform, widget_id)
     if store is None:
         raise ApiError(404, "not_found", "store not found")
-    signature = request.headers.get("X-WC-Webhook-Signature")
-    if signature is None and re.fullmatch(rb"webhook_id=[0-9]{1,12}", raw.strip()):
-        return web.json_response({"status": "pong"})  # WooCommerce's unsigned ping on webhook creation
-    secret = store["secret"]
-    if not secret or not signature or not hmac.compare_digest(woo_signature(secret, raw).encode(),
-                                                              signature.strip().encode("ascii", "replace")):
-        WEBHOOKS.labels("woocommerce", "other", "unauthorized").inc()
-        raise ApiError(401, "bad_signature", "webhook signature does not match")
-    topic = request.headers.get("X-WC-Webhook-Topic", "").strip().lower()
-    payload = _json(raw)
-    delivery = (request.headers.get("X-WC-Webhook-Delivery-ID") or "").strip()
-    hook_id = (request.headers.get("X-WC-Webhook-ID") or "").strip()
-    event_id = f"{hook_id}:{delivery}" if delivery and len(delivery) <= 100 else "body:" + hashlib.sha256(raw).hexdigest()
-    key = f"woocommerce:{store['id']}:{event_id}"
-    if not await app[DEDUPE].first_time(key):
-        WEBHOOKS.labels("woocommerce", safe_topic(topic), "duplicate").inc()
-        return web.json_response({"status": "duplicate"})
-    if topic != "order.updated" or not isinstance(payload, dict):
-        WEBHOOKS.labels("woocommerce", "other", "ignored").inc()
-        return web.json_response({"status": "ignored"})
-    if not app[WEBHOOK_WORKER].submit(Job("woocommerce", topic, store["id"], None, payload, key)):
-        await app[DEDUPE].forget(key)
-        raise ApiError(429, "busy", "too many webhooks queued; retry later", headers={"Retry-After": "30"})
-    WEBHOOKS.labels("woocommerce", safe_topic(topic), "accepted").inc()
-    return web.json_response({"status": "accepted"})
+    if platform.is_ping(raw, request.headers):
+        return web.json_response({"status": "pong"})
+    secret = store["secret"] if platform.webhooks.secret is WebhookSecret.PER_STORE else _app_secret(app, platform)
+    if not secret or not platform.verify_webhook(raw, request.headers, secret):
+        raise _unauthorized(platform)
+    delivery = _read(platform, raw, request.headers)
+    if delivery.shop_domain is not None and delivery.shop_domain != (store["shop"] or "").lower():
+        WEBHOOKS.labels(platform.name, safe_topic(delivery.topic), "foreign_shop").inc()
+        raise ApiError(403, "shop_mismatch", "the delivery names another shop than this store's")
+    _check_fresh(app, platform, delivery)
+    return await _accept(app, platform, store["id"], store["shop"], delivery, raw)
+
+
+@route("POST", "/api/webhooks/{platform}", summary="App-wide webhook deliveries (e.g. privacy topics), store found by shop",
+       tag="webhooks", auth="hmac", body=_ANY_JSON, params=[_PLATFORM_PARAM],
+       responses={200: "WebhookAck", 400: "Error", 401: "Error", 404: "Error", 413: "Error"})
+async def app_webhook(request: web.Request) -> web.Response:
+    app = request.app
+    platform = _webhook_platform(app, request.match_info.get("platform", ""))
+    if not platform.webhooks.app_endpoint:
+        raise ApiError(404, "not_found", "no webhook endpoint here")
+    raw = await _raw_body(request)
+    secret = _app_secret(app, platform)
+    if not secret or not platform.verify_webhook(raw, request.headers, secret):
+        raise _unauthorized(platform)
+    delivery = _read(platform, raw, request.headers)
+    shop = (delivery.shop_domain or "").lower()
+    if not SHOP_DOMAIN_RE.match(shop):
+        raise ApiError(400, "bad_shop", "missing or malformed shop domain")
+    _check_fresh(app, platform, delivery)
+    store = await in_db(app, _store_by_shop, platform.name, shop)
+    if store is None:
+        outcome = await platform(_bare_connection(platform, shop), app[STORE_HTTP]).parse_webhook(delivery)
+        if outcome.notice is None or outcome.notice.kind is not StoreNoticeKind.SHOP_REDACT:
+            WEBHOOKS.labels(platform.name, safe_topic(delivery.topic), "unknown_shop").inc()
+            return web.json_response({"status": "ignored"})
+    return await _accept(app, platform, store["id"] if store else None, shop, delivery, raw)
+
+
+def _bare_connection(platform: Any, shop: str) -> Any:
+    from plugins.model import StoreConnection
+
+    return StoreConnection(store_id="webhook", platform=platform.name, base_url="", shop_domain=shop)
 
 
 # --- processing ------------------------------------------------------------------------------------
 
+def _job_connection(session: Session, app: web.Application, job: Job) -> Any:
+    store = session.get(StoreIntegration, job.store_id) if job.store_id else None
+    return connection_for(app, store) if store is not None else None
+
+
 async def process(app: web.Application, job: Job) -> None:
-    if job.source == "woocommerce":
-        await _order_update(app, job, *_woo_order_fields(job.payload))
-    elif job.topic in ORDER_TOPICS:
-        await _order_update(app, job, *_shopify_order_fields(job.topic, job.payload))
-    elif job.topic == "app/uninstalled":
-        await in_db(app, _uninstalled, job.store_id)
+    """Parse a verified delivery with its platform and act on the outcome."""
+    platform = platform_class(app, job.source)
+    conn = await in_db(app, _job_connection, app, job) if job.store_id is not None else None
+    outcome = await platform(conn or _bare_connection(platform, job.shop or ""), app[STORE_HTTP]).parse_webhook(job.payload)
+    payload = job.payload.payload
+    for event in outcome.events:
+        if job.store_id is not None:
+            await _order_event(app, job, event)
+    notice = outcome.notice
+    if notice is None:
+        return
+    if notice.kind is StoreNoticeKind.UNINSTALLED:
+        await in_db(app, _uninstalled, job.store_id, job.topic)
         invalidate_widget_cache(app)
-    elif job.topic == "customers/data_request":
-        found = await in_db(app, _data_request, job.store_id, job.payload)
+    elif notice.kind is StoreNoticeKind.CUSTOMER_DATA_REQUEST:
+        found = await in_db(app, _data_request, job.store_id, payload)
         if found is not None:
             await _export_customer_data(app, found)
-    elif job.topic == "customers/redact":
-        conversations = await in_db(app, _customer_redact, job.store_id, job.payload)
+    elif notice.kind is StoreNoticeKind.CUSTOMER_REDACT:
+        conversations = await in_db(app, _customer_redact, job.store_id, payload)
         await _run_redactors(app, job.store_id, conversations)
-    elif job.topic == "shop/redact":
-        await _shop_redact(app, job.shop or "")
+    elif notice.kind is StoreNoticeKind.SHOP_REDACT:
+        await _shop_redact(app, platform.name, job.shop or "")
 
 
-def _text(value: Any, limit: int = 100) -> Optional[str]:
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        text = str(value).strip()
-        return text[:limit] if text else None
-    return None
+def _tracking(event: OrderEvent) -> List[Dict[str, Any]]:
+    return [{"carrier": s.carrier, "tracking_number": s.tracking_number, "tracking_url": s.tracking_url}
+            for s in event.shipments[:5]]
 
 
-def _tracking_from_fulfillments(fulfillments: Any) -> List[Dict[str, Any]]:
-    out: List[Dict[str, Any]] = []
-    if not isinstance(fulfillments, list):
-        return out
-    for f in fulfillments[:10]:
-        if not isinstance(f, dict):
-            continue
-        numbers = f.get("tracking_numbers") if isinstance(f.get("tracking_numbers"), list) else [f.get("tracking_number")]
-        urls = f.get("tracking_urls") if isinstance(f.get("tracking_urls"), list) else [f.get("tracking_url")]
-        for i, number in enumerate(numbers or [None]):
-            url = urls[i] if i < len(urls or []) else None
-            if number or url:
-                out.append({"carrier": _text(f.get("tracking_company")), "tracking_number": _text(number),
-                            "tracking_url": _text(url, 500) if isinstance(url, str) and url.startswith("https://") else None})
-    return out
-
-
-def _shopify_order_fields(topic: str, payload: Any) -> tuple:
-    if not isinstance(payload, dict):
-        return None, None, None, []
-    if topic.startswith("fulfillments/"):
-        name = _text(payload.get("name"))
-        number = name.lstrip("#").split(".")[0] if name else _text(payload.get("order_id"))
-        label = {"success": "shipped", "cancelled": "fulfillment cancelled"}.get(str(payload.get("status")), "shipping update")
-        if payload.get("shipment_status"):
-            label = str(payload.get("shipment_status")).replace("_", " ")[:40]
-        return number, _text(payload.get("updated_at"), 40), label, _tracking_from_fulfillments([payload])
-    name = _text(payload.get("name"))
-    number = name.lstrip("#") if name else _text(payload.get("order_number"))
-    if payload.get("cancelled_at"):
-        label = "cancelled"
-    else:
-        label = {"fulfilled": "shipped", "partial": "partially shipped"}.get(str(payload.get("fulfillment_status")), "being processed")
-    return number, _text(payload.get("updated_at"), 40), label, _tracking_from_fulfillments(payload.get("fulfillments"))
-
-
-def _woo_order_fields(payload: Any) -> tuple:
-    if not isinstance(payload, dict):
-        return None, None, None, []
-    number = _text(payload.get("number")) or _text(payload.get("id"))
-    label = str(payload.get("status") or "updated").replace("-", " ")[:40]
-    tracking: List[Dict[str, Any]] = []
-    for meta in payload.get("meta_data") or []:
-        if isinstance(meta, dict) and meta.get("key") == "_wc_shipment_tracking_items" and isinstance(meta.get("value"), list):
-            for item in meta["value"][:5]:
-                if isinstance(item, dict):
-                    link = item.get("custom_tracking_link")
-                    tracking.append({"carrier": _text(item.get("tracking_provider") or item.get("custom_tracking_provider")),
-                                     "tracking_number": _text(item.get("tracking_number")),
-                                     "tracking_url": link[:500] if isinstance(link, str) and link.startswith("https://") else None})
-    version = _text(payload.get("date_modified_gmt"), 40) or _text(payload.get("date_modified"), 40)
-    return number, version, label, tracking
-
-
-async def _order_update(app: web.Application, job: Job, number: Optional[str], version: Optional[str],
-                        label: Optional[str], tracking: List[Dict[str, Any]]) -> None:
-    if not number or job.store_id is None:
-        return
-    if not await app[DEDUPE].newer(f"{job.source}:{job.store_id}:order:{number}", version):
+async def _order_event(app: web.Application, job: Job, event: OrderEvent) -> None:
+    """Push one normalized order event into the chats that looked the order up, and log it."""
+    number = event.order_number
+    if not await app[DEDUPE].newer(f"{job.source}:{job.store_id}:order:{number}", event.version):
         logger.info("webhook %s for order %s is older than one already processed; skipped", job.topic, mask_order_number(number))
         WEBHOOKS.labels(job.source, safe_topic(job.topic), "stale").inc()
         return
-    message = push.update_message(number, label or "updated", tracking)
+    label = event.status_label or str(event.status or event.kind).replace("_", " ")
+    message = push.update_message(number, label, _tracking(event))
     pushed = await push.push_order_update(app, job.store_id, number, message)
 
     def record(session: Session) -> None:
@@ -360,24 +350,25 @@ async def _order_update(app: web.Application, job: Job, number: Optional[str], v
         if store is None:
             return
         activity.record_activity(session, store.user_id, activity.WEBHOOK, f"Order #{number} updated ({job.topic})",
-                                 store.id, {"topic": job.topic, "order_number": number, "status": label,
+                                 store.id, {"topic": job.topic, "event": event.kind.value, "order_number": number,
+                                            "status": event.status.value if event.status else None, "status_label": label,
                                             "pushed_conversations": pushed})
 
     await in_db(app, record)
 
 
-def _uninstalled(session: Session, store_id: Optional[int]) -> None:
+def _uninstalled(session: Session, store_id: Optional[int], topic: str) -> None:
     store = session.get(StoreIntegration, store_id) if store_id else None
     if store is None:
         return
-    store.access_token_encrypted = None
+    clear_credentials(store)
     store.status = "disabled"
     config = dict(store.config or {})
     config["webhooks"] = {"topics": [], "error": None}
     config["uninstalled"] = True
     store.config = config
-    activity.record_activity(session, store.user_id, activity.WEBHOOK, "App uninstalled from the Shopify store", store.id,
-                             {"topic": "app/uninstalled"})
+    activity.record_activity(session, store.user_id, activity.WEBHOOK, "App uninstalled from the store", store.id,
+                             {"topic": topic})
 
 
 def _order_refs(payload: Any, key: str) -> List[str]:
@@ -476,9 +467,9 @@ def _conversations_of_store(session: Session, store_id: int) -> List[str]:
     return sorted({str(d.get("conversation_id")) for d in rows if isinstance(d, dict) and d.get("conversation_id")})
 
 
-def _delete_shop(session: Session, shop: str) -> List[int]:
+def _delete_shop(session: Session, platform: str, shop: str) -> List[int]:
     stores = list(session.execute(select(StoreIntegration).where(StoreIntegration.shop_domain == shop,
-                                                                 StoreIntegration.platform == "shopify")).scalars())
+                                                                 StoreIntegration.platform == platform)).scalars())
     ids = [s.id for s in stores]
     if ids:
         session.execute(delete(UserActivity).where(UserActivity.store_id.in_(ids)))
@@ -487,18 +478,18 @@ def _delete_shop(session: Session, shop: str) -> List[int]:
     return ids
 
 
-async def _shop_redact(app: web.Application, shop: str) -> None:
+async def _shop_redact(app: web.Application, platform: str, shop: str) -> None:
     if not SHOP_DOMAIN_RE.match(shop):
         return
     ids = await in_db(app, lambda s: [i for i in s.execute(select(StoreIntegration.id).where(
-        StoreIntegration.shop_domain == shop)).scalars()])
+        StoreIntegration.shop_domain == shop, StoreIntegration.platform == platform)).scalars()])
     for store_id in ids:
         conversations = set(await in_db(app, _conversations_of_store, store_id))
         if TRACKER_ENGINE in app:  # every transcript of the shop, not only those with an order lookup
             conversations.update(await asyncio.get_running_loop().run_in_executor(
                 None, conversations_of_store, app[TRACKER_ENGINE], store_id))
         await _run_redactors(app, store_id, sorted(conversations))
-    await in_db(app, _delete_shop, shop)
+    await in_db(app, _delete_shop, platform, shop)
     invalidate_widget_cache(app)
 
 
@@ -517,4 +508,4 @@ async def _run_redactors(app: web.Application, store_id: Optional[int], conversa
         await redactor(app, store_id, conversations)
 
 
-__all__ = ["WebhookWorker", "webhook_worker_ctx", "woo_signature"]
+__all__ = ["WebhookWorker", "webhook_worker_ctx"]

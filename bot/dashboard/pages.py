@@ -189,7 +189,9 @@ async def connect_woocommerce(ctx: Ctx) -> web.Response:
     if errors:
         return await _stores_page(ctx, 422, woo=woo, woo_errors=errors)
     try:
-        resp = await api_integrations.woocommerce_connect.__wrapped__(JsonRequest(ctx.request, body), ctx.me)
+        request = JsonRequest(ctx.request, body)
+        request.match_info = {"platform": "woocommerce"}
+        resp = await api_integrations.connect.__wrapped__(request, ctx.me)
     except ApiError as exc:
         if exc.code == "store_auth":
             errors = {"consumer_key": "WooCommerce rejected these keys. Check them, and that they have Read/Write permission."}

@@ -54,3 +54,9 @@ def reencrypt_all(sessions: "sessionmaker[Session]", ring: KeyRing) -> int:
                     setattr(store, column, ring.reencrypt(stored, _aad(store, column)))
                     changed += 1
     return changed
+
+
+def clear_credentials(store: StoreIntegration) -> None:
+    """Forget every stored credential of ``store`` (disconnect, app uninstalled)."""
+    for column in CREDENTIAL_COLUMNS.values():
+        setattr(store, column, None)

@@ -1,4 +1,4 @@
-"""Demo mode (contract C4): one demo merchant and two stores backed by the store emulators."""
+"""Demo mode (contract C4): one demo merchant and a store per installed emulator that defines a demo store."""
 from __future__ import annotations
 
 import logging
@@ -30,7 +30,6 @@ DEMO_QUICK_REPLIES = [
     {"title": "Returns and refunds", "payload": "/return_refund"},
     {"title": "Talk to a person", "payload": "/human_handoff"},
 ]
-DISPLAY_NAMES = {"woocommerce": "Demo Outfitters (WooCommerce)", "shopify": "Demo Supply Co. (Shopify)"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ def demo_stores(settings: Settings) -> List[DemoStore]:
             DemoStore(
                 widget_id=spec.demo_widget_id,
                 platform=spec.name,
-                display_name=DISPLAY_NAMES.get(spec.name, f"Demo {spec.name} store"),
+                display_name=spec.demo_display_name or f"Demo {spec.name} store",
                 store_url=connection.base_url,
                 shop_domain=connection.shop_domain,
                 credentials=dict(connection.credentials),

@@ -20,8 +20,14 @@ class EmulatorSpec:
     default_port: int
     demo_connection: Callable[[str, Union[int, str]], StoreConnection]
     orders_env: Optional[str] = None  #: env var naming a JSON orders file (contract C4)
-    demo_widget_id: Optional[str] = None
+    demo_widget_id: Optional[str] = None  #: the demo store's widget id (contract C4), if any
+    demo_display_name: Optional[str] = None  #: the demo store's name, e.g. "Demo Outfitters (WooCommerce)"
     health_path: str = "/__emulator/health"
+
+    @property
+    def port_env(self) -> str:
+        """Environment variable overriding the port in demo mode, e.g. ``TRULYBOT_SHOPIFY_EMULATOR_PORT``."""
+        return f"TRULYBOT_{self.name.upper()}_EMULATOR_PORT"
 
     def argv(
         self, python: str, host: str = "127.0.0.1", port: Optional[int] = None,

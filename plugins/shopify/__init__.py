@@ -52,5 +52,6 @@ def register_emulators(register: Callable[[Any], None]) -> None:
             demo_connection=_demo_connection,
             orders_env="TRULYBOT_DEMO_SHOPIFY_ORDERS",
             demo_widget_id="demo-shopify",
+            demo_display_name="Demo Supply Co. (Shopify)",
         )
     )

@@ -5,10 +5,26 @@ import asyncio
 import logging
 import re
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from plugins.base import Platform
+from plugins.integration import (
+    AppSetting,
+    ConnectFlow,
+    ConnectionSchema,
+    Field,
+    FieldRole,
+    FieldType,
+    WebhookDelivery,
+    WebhookOutcome,
+    WebhookRegistration,
+    WebhookSecret,
+    WebhookSpec,
+    WebhookTarget,
+)
+from plugins.shopify import webhooks as shopify_webhooks
+from plugins.shopify.demo import DEMO_API_KEY, DEMO_API_SECRET
 from plugins.errors import (
     MalformedResponse,
     OrderNotFound,
@@ -61,6 +77,25 @@ class ShopifyPlatform(Platform):
     name = "shopify"
     display_name = "Shopify"
     credential_fields = ("access_token",)
+    connection_schema = ConnectionSchema(
+        fields=(
+            Field("shop", "Shop address", FieldType.DOMAIN, FieldRole.SHOP_DOMAIN, max_length=255,
+                  pattern=r"[a-z0-9][a-z0-9-]*\.myshopify\.com", pattern_hint="like your-store.myshopify.com",
+                  help="Your shop's myshopify.com address (Settings → Domains).", placeholder="your-store.myshopify.com"),
+        ),
+        flows=(ConnectFlow.INSTALL_REDIRECT,),
+        flow_labels={ConnectFlow.INSTALL_REDIRECT: "Install the app on my shop"},
+    )
+    app_settings = (
+        AppSetting("api_key", "Client id of your Shopify app (OAuth installs).", demo_default=DEMO_API_KEY),
+        AppSetting("api_secret", "Client secret of your Shopify app (OAuth and webhook HMAC).", secret=True,
+                   demo_default=DEMO_API_SECRET),
+        AppSetting("scopes", "Access scopes the app asks for, comma-separated.", default="read_orders,read_fulfillments"),
+        AppSetting("api_base_url", "Send every Shopify call to this base URL instead of https://<shop> "
+                   "(emulators; honoured for loopback URLs or in demo mode only)."),
+    )
+    webhooks = WebhookSpec(secret=WebhookSecret.APP, app_secret_setting="api_secret", app_endpoint=True,
+                           topics=shopify_webhooks.HANDLED_TOPICS)
 
     # -- plumbing ---------------------------------------------------------------------------------
     @property
@@ -276,3 +311,26 @@ class ShopifyPlatform(Platform):
     async def get_shipments(self, order: Order) -> List[Shipment]:
         """Fulfillments with tracking come with the order query; no extra call."""
         return list(order.shipments)
+
+    # -- integration ------------------------------------------------------------------------------
+    @classmethod
+    def storefront_snippet(cls, script_url: str, widget_id: str) -> Optional[str]:
+        base = script_url.rsplit("/", 1)[0]
+        return f'<script src="{base}/api/widget/{cls.name}.js" data-widget-id="{widget_id}" async></script>'
+
+    async def register_webhooks(self, target: WebhookTarget) -> WebhookRegistration:
+        return await shopify_webhooks.register(self, target)
+
+    async def deregister_webhooks(self, registration: WebhookRegistration) -> None:
+        await shopify_webhooks.deregister(self, registration)
+
+    @classmethod
+    def verify_webhook(cls, raw_body: bytes, headers: Mapping[str, str], secret: str) -> bool:
+        return shopify_webhooks.verify(raw_body, headers, secret)
+
+    @classmethod
+    def read_delivery(cls, raw_body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
+        return shopify_webhooks.read_delivery(raw_body, headers)
+
+    async def parse_webhook(self, delivery: WebhookDelivery) -> WebhookOutcome:
+        return shopify_webhooks.parse(delivery)

@@ -38,10 +38,7 @@ from plugins.emulation import Faults, make_emulator_app, run_emulator_cli
 from plugins.emulation.faults import ORDERS_GETTER_KEY, ORDERS_SETTER_KEY
 from plugins.shopify.schema import get_schema
 
-DEMO_SHOP_DOMAIN = "trulybot-demo.myshopify.com"
-DEMO_ACCESS_TOKEN = "shpat_demo_5e0c1f7a2b9d4e8f8a6c3b1d0e9f7a2c"
-DEMO_API_KEY = "demo-trulybot-api-key"
-DEMO_API_SECRET = "demo-trulybot-api-secret-7f3a9c"
+from plugins.shopify.demo import DEMO_ACCESS_TOKEN, DEMO_API_KEY, DEMO_API_SECRET, DEMO_SHOP_DOMAIN  # noqa: F401
 DEFAULT_PORT = 8102
 DEFAULT_SCOPES = ("read_orders", "read_all_orders", "read_fulfillments", "read_customers")
 VERSION_RE = re.compile(r"^(\d{4}-(01|04|07|10)|unstable)$")

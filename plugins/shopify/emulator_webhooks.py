@@ -5,7 +5,10 @@
 
 ``POST /admin/api/{version}/graphql.json`` with a ``webhookSubscriptionCreate`` mutation
     records the subscription (``topic`` enum such as ``ORDERS_UPDATED``, ``callbackUrl``) and
-    answers like Shopify; any other query goes to the emulator's GraphQL handler.
+    answers like Shopify; ``webhookSubscriptionDelete(id)`` removes one; any other query goes to
+    the emulator's GraphQL handler.
+``GET /__emulator/webhooks``
+    the current subscriptions.
 ``POST /__emulator/webhooks/fire``
     ``{"topic": "orders/updated", "payload": {...} | "order_id": 450789469, "webhook_id": "...",
     "callback_url": "..." (privacy topics: delivered there, as configured in the app settings),
@@ -65,6 +68,21 @@ async def _subscribe(request: web.Request, body: Dict[str, Any]) -> web.Response
         "webhookSubscription": {"id": record["id"], "topic": topic}, "userErrors": []}}})
 
 
+async def _unsubscribe(request: web.Request, body: Dict[str, Any]) -> web.Response:
+    state = request.app[STATE_KEY]
+    if request.headers.get("X-Shopify-Access-Token", "") not in state.tokens:
+        return web.json_response(INVALID_TOKEN_BODY, status=401)
+    variables = body.get("variables") if isinstance(body.get("variables"), dict) else {}
+    wanted = variables.get("id")
+    for existing in list(request.app[SUBSCRIPTIONS_KEY]):
+        if existing["id"] == wanted:
+            request.app[SUBSCRIPTIONS_KEY].remove(existing)
+            return web.json_response({"data": {"webhookSubscriptionDelete": {"deletedWebhookSubscriptionId": wanted,
+                                                                              "userErrors": []}}})
+    return web.json_response({"data": {"webhookSubscriptionDelete": {"deletedWebhookSubscriptionId": None, "userErrors": [
+        {"field": ["id"], "message": "Webhook subscription does not exist"}]}}})
+
+
 def _order_payload(state: Any, order_id: Any) -> Optional[Dict[str, Any]]:
     for order in state.orders:
         if str(order.get("id")) == str(order_id) or str(order.get("name", "")).lstrip("#") == str(order_id):
@@ -115,13 +133,17 @@ async def _fire(request: web.Request) -> web.Response:
 async def _routes(request: web.Request, handler: Any) -> web.StreamResponse:
     if request.method == "POST" and request.path.startswith("/admin/api/") and request.path.endswith("/graphql.json"):
         raw = await request.read()
-        if b"webhookSubscriptionCreate" in raw:
+        if b"webhookSubscriptionCreate" in raw or b"webhookSubscriptionDelete" in raw:
             try:
                 body = json.loads(raw)
             except ValueError:
                 body = None
             if isinstance(body, dict):
+                if b"webhookSubscriptionDelete" in raw:
+                    return await _unsubscribe(request, body)
                 return await _subscribe(request, body)
+    if request.method == "GET" and request.path == "/__emulator/webhooks":
+        return web.json_response(request.app[SUBSCRIPTIONS_KEY])
     if request.method == "POST" and request.path == "/__emulator/webhooks/fire":
         return await _fire(request)
     return await handler(request)

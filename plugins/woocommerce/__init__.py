@@ -49,5 +49,6 @@ def register_emulators(register: Callable[[Any], None]) -> None:
             demo_connection=_demo_connection,
             orders_env="TRULYBOT_DEMO_WOOCOMMERCE_ORDERS",
             demo_widget_id="demo-woocommerce",
+            demo_display_name="Demo Outfitters (WooCommerce)",
         )
     )

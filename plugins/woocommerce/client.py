@@ -2,12 +2,29 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
 from plugins.base import Platform
+from plugins.integration import (
+    ConnectContext,
+    ConnectFlow,
+    ConnectionSchema,
+    Field,
+    FieldRole,
+    FieldType,
+    InstallGrant,
+    WebhookDelivery,
+    WebhookOutcome,
+    WebhookRegistration,
+    WebhookSecret,
+    WebhookSpec,
+    WebhookTarget,
+)
+from plugins.woocommerce import webhooks as woo_webhooks
 from plugins.errors import (
     MalformedResponse,
     OrderNotFound,
@@ -16,7 +33,7 @@ from plugins.errors import (
     StoreConfigError,
 )
 from plugins.http import HttpResponse
-from plugins.model import Order, Shipment, OrderStatus
+from plugins.model import Order, OrderStatus, Shipment, StoreConnection
 from plugins.text import clean_text, digits_of, is_loopback_host, normalize_email, normalize_order_number, order_number_matches
 from plugins.woocommerce.normalize import PLATFORM, order_from_payload, parse_tracking_items
 
@@ -29,6 +46,8 @@ TRACKING_PREFIX = "/wp-json/wc-shipment-tracking/v3"
 NO_AUTH_CODE = "woocommerce_rest_cannot_view"
 AUTH_MODES = ("auto", "basic", "query")
 MAX_PAGES = 3
+#: wc-auth scope: creating the ``order.updated`` webhook needs write access
+WC_AUTH_SCOPE = "read_write"
 
 
 
@@ -60,6 +79,24 @@ class WooCommercePlatform(Platform):
     name = "woocommerce"
     display_name = "WooCommerce"
     credential_fields = ("consumer_key", "consumer_secret")
+    connection_schema = ConnectionSchema(
+        fields=(
+            Field("store_url", "Store address", FieldType.URL, FieldRole.BASE_URL, min_length=8,
+                  help="The https:// address of your WordPress site.", placeholder="https://shop.example.com"),
+            Field("consumer_key", "Consumer key", FieldType.TEXT, FieldRole.CREDENTIAL, secret=True,
+                  pattern=r"ck_[A-Za-z0-9_]{8,120}", pattern_hint="Consumer keys start with ck_ followed by letters and digits.",
+                  help="WooCommerce → Settings → Advanced → REST API → Add key (Read/Write)."),
+            Field("consumer_secret", "Consumer secret", FieldType.PASSWORD, FieldRole.CREDENTIAL,
+                  pattern=r"cs_[A-Za-z0-9_]{8,120}", pattern_hint="Consumer secrets start with cs_ followed by letters and digits.",
+                  help="Shown once, next to the consumer key."),
+        ),
+        flows=(ConnectFlow.API_KEYS, ConnectFlow.AUTHORIZATION_CALLBACK),
+        flow_fields={ConnectFlow.AUTHORIZATION_CALLBACK: ("store_url",)},
+        flow_aliases={"keys": "api_keys", "wc_auth": "authorization_callback"},
+        flow_labels={ConnectFlow.API_KEYS: "Paste REST API keys",
+                     ConnectFlow.AUTHORIZATION_CALLBACK: "Approve on my store (WooCommerce creates the keys)"},
+    )
+    webhooks = WebhookSpec(secret=WebhookSecret.PER_STORE, topics=("order.updated",))
 
     # -- plumbing ---------------------------------------------------------------------------------
     @property
@@ -274,3 +311,56 @@ class WooCommercePlatform(Platform):
         if not isinstance(body, list):
             raise MalformedResponse("shipment tracking list is not a JSON list", platform=PLATFORM)
         return parse_tracking_items(body, delivered=order.status is OrderStatus.DELIVERED)
+
+    # -- integration ------------------------------------------------------------------------------
+    @classmethod
+    def storefront_origins(cls, connection: StoreConnection) -> List[str]:
+        parts = urlsplit(connection.base_url or "")
+        return [f"https://{parts.netloc}"] if parts.scheme == "https" and parts.netloc else []
+
+    @classmethod
+    def storefront_snippet(cls, script_url: str, widget_id: str) -> Optional[str]:
+        base = script_url.rsplit("/", 1)[0]
+        return f'<script src="{base}/api/widget/{cls.name}.js" data-widget-id="{widget_id}" async></script>'
+
+    @classmethod
+    def install_url(cls, values: Mapping[str, str], context: ConnectContext, state: str) -> str:
+        """wc-auth: ``<store>/wc-auth/v1/authorize`` asking for ``read_write`` keys (creating the
+        ``order.updated`` webhook needs write access); the store POSTs the keys to the callback."""
+        base = (context.base_url_override or values.get("store_url") or "").rstrip("/")
+        query = urlencode({"app_name": "TrulyBot", "scope": WC_AUTH_SCOPE, "user_id": state,
+                           "return_url": context.return_url(cls.name), "callback_url": context.callback_url(cls.name)})
+        return f"{base}/wc-auth/v1/authorize?{query}"
+
+    @classmethod
+    async def complete_install(cls, params: Mapping[str, Any], context: ConnectContext, http: Any) -> InstallGrant:
+        """wc-auth callback body: ``{key_id, user_id (our state), consumer_key, consumer_secret, key_permissions}``."""
+        state = params.get("user_id")
+        key, secret = params.get("consumer_key"), params.get("consumer_secret")
+        if not isinstance(state, (str, int)) or isinstance(state, bool):
+            raise StoreAuthError("authorization callback without state", platform=PLATFORM)
+        for name, value, prefix in (("consumer_key", key, "ck_"), ("consumer_secret", secret, "cs_")):
+            if not isinstance(value, str) or not re.fullmatch(prefix + r"[A-Za-z0-9_]{8,120}", value):
+                raise StoreAuthError(f"authorization callback without a valid {name}", platform=PLATFORM)
+        return InstallGrant(state=str(state), credentials={"consumer_key": key, "consumer_secret": secret})
+
+    async def register_webhooks(self, target: WebhookTarget) -> WebhookRegistration:
+        return await woo_webhooks.register(self, target)
+
+    async def deregister_webhooks(self, registration: WebhookRegistration) -> None:
+        await woo_webhooks.deregister(self, registration)
+
+    @classmethod
+    def verify_webhook(cls, raw_body: bytes, headers: Mapping[str, str], secret: str) -> bool:
+        return woo_webhooks.verify(raw_body, headers, secret)
+
+    @classmethod
+    def is_ping(cls, raw_body: bytes, headers: Mapping[str, str]) -> bool:
+        return woo_webhooks.is_ping(raw_body, headers)
+
+    @classmethod
+    def read_delivery(cls, raw_body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
+        return woo_webhooks.read_delivery(raw_body, headers)
+
+    async def parse_webhook(self, delivery: WebhookDelivery) -> WebhookOutcome:
+        return woo_webhooks.parse(self, delivery)

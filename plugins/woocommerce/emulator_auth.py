@@ -9,8 +9,8 @@ registration and firing webhook deliveries (written for the merchant API, issue 
     key_permissions``); if the callback answers 200 the keys become the store's keys, otherwise
     they are deleted; finally redirects to ``return_url?success=1&user_id=...``. Add
     ``_emulator_action=deny`` to act as the owner clicking "Deny" (``success=0``, no callback).
-``POST|GET /wp-json/wc/v3/webhooks``
-    create / list webhooks (REST auth applies as for every ``/wp-json`` route).
+``POST|GET /wp-json/wc/v3/webhooks``, ``DELETE /wp-json/wc/v3/webhooks/<id>``
+    create / list / delete webhooks.
 ``POST /__emulator/webhooks/fire``
     ``{"topic": "order.updated", "order_id": 123, "delivery_id": "..."(optional)}``: deliver the
     order to every active webhook of that topic, signed with ``X-WC-Webhook-Signature``
@@ -92,6 +92,14 @@ async def _list_webhooks(request: web.Request) -> web.Response:
     return web.json_response([{k: v for k, v in h.items() if k != "secret"} for h in request.app[WEBHOOKS_KEY]])
 
 
+async def _delete_webhook(request: web.Request, hook_id: str) -> web.Response:
+    for hook in list(request.app[WEBHOOKS_KEY]):
+        if str(hook["id"]) == hook_id:
+            request.app[WEBHOOKS_KEY].remove(hook)
+            return web.json_response({k: v for k, v in hook.items() if k != "secret"})
+    return web.json_response({"code": "woocommerce_rest_webhook_invalid_id", "message": "Invalid ID."}, status=404)
+
+
 async def fire(app: web.Application, topic: str, order_id: int, delivery_id: str = "") -> List[Dict[str, Any]]:
     """Deliver ``order_id`` to every active webhook of ``topic``; returns the delivery statuses."""
     state = app[STATE_KEY]
@@ -137,6 +145,8 @@ async def _routes(request: web.Request, handler: Any) -> web.StreamResponse:
             return await _create_webhook(request)
         if request.method == "GET":
             return await _list_webhooks(request)
+    if path.startswith("/wp-json/wc/v3/webhooks/") and request.method == "DELETE":
+        return await _delete_webhook(request, path.rstrip("/").rsplit("/", 1)[-1])
     if path == "/__emulator/webhooks/fire" and request.method == "POST":
         return await _fire(request)
     return await handler(request)

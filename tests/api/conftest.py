@@ -99,6 +99,7 @@ def make_api(request, aiohttp_client):
         config.health_check_enabled = False
         config.shopify_api_key = SHOPIFY_KEY
         config.shopify_api_secret = SHOPIFY_SECRET
+        config.app_settings.setdefault("shopify", {}).update(api_key=SHOPIFY_KEY, api_secret=SHOPIFY_SECRET)
         for key, value in config_overrides.items():
             setattr(config, key, value)
         if app_setup is not None:

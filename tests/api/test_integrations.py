@@ -80,8 +80,33 @@ async def test_connect_woocommerce_unreachable_store(env, make_api):
     merchant = env.merchant()
     resp = await client.post("/api/integrations/woocommerce/connect", headers=merchant.headers, json={
         "store_url": f"http://127.0.0.1:{free_port()}", "consumer_key": "ck_" + "1" * 40, "consumer_secret": "cs_" + "1" * 40})
+    assert resp.status == 502
+    error = (await resp.json())["error"]
+    assert error["code"] == "store_unreachable" and "did not answer (" in error["message"]
+    assert env.query(lambda s: s.execute(select(StoreIntegration)).all()) == []
+
+
+async def test_connect_unknown_platform_is_404_listing_the_installed_ones(env, make_api):
+    client = await make_api()
+    merchant = env.merchant()
+    resp = await client.post("/api/integrations/nosuchplatform/connect", headers=merchant.headers, json={})
+    assert resp.status == 404
+    error = (await resp.json())["error"]
+    assert error["code"] == "unknown_platform" and "woocommerce" in error["message"] and "shopify" in error["message"]
+
+
+async def test_connect_missing_field_is_422_naming_it_and_stores_nothing(env, make_api):
+    client = await make_api()
+    merchant = env.merchant()
+    resp = await client.post("/api/integrations/woocommerce/connect", headers=merchant.headers, json={
+        "store_url": "https://shop.example", "consumer_key": "ck_" + "1" * 40})
     assert resp.status == 422
-    assert (await resp.json())["error"]["code"] == "store_unreachable"
+    error = (await resp.json())["error"]
+    assert error["details"][0]["field"] == "consumer_secret"
+    resp = await client.post("/api/integrations/woocommerce/connect", headers=merchant.headers, json={
+        "store_url": "https://shop.example", "consumer_key": "ck_" + "1" * 40, "consumer_secret": "cs_1", "extra": "x"})
+    assert resp.status == 422 and (await resp.json())["error"]["details"][0]["field"] == "extra"
+    assert env.query(lambda s: s.execute(select(StoreIntegration)).all()) == []
 
 
 @pytest.mark.parametrize("body,field", [

@@ -58,7 +58,7 @@ async def test_full_oauth_flow_stores_token_encrypted_and_registers_webhooks(env
     assert sorted(listed[0]["webhooks"]["topics"]) == sorted(["ORDERS_UPDATED", "FULFILLMENTS_CREATE", "FULFILLMENTS_UPDATE", "APP_UNINSTALLED"])
     from plugins.shopify.emulator_webhooks import SUBSCRIPTIONS_KEY
 
-    assert all(s["callbackUrl"].endswith("/api/webhooks/shopify") for s in shop.app[SUBSCRIPTIONS_KEY])
+    assert all(s["callbackUrl"].endswith(f"/api/webhooks/shopify/{listed[0]['widget_id']}") for s in shop.app[SUBSCRIPTIONS_KEY])
     row = env.query(lambda s: s.execute(select(StoreIntegration)).scalar_one())
     assert row.access_token_encrypted.startswith("tb1:") and "shpat_" not in row.access_token_encrypted
     # the merchant can look orders up through the stored token
