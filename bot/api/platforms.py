@@ -85,6 +85,9 @@ def map_platform_error(exc: Exception, *, connecting: bool = False) -> ApiError:
     if isinstance(exc, perr.MalformedResponse):
         status = 422 if connecting else 502
         return ApiError(status, "store_malformed", "the store answered with something that is not its API")
+    if isinstance(exc, perr.StoreAddressRefused):
+        return ApiError(422 if connecting else 502, "store_address_refused",
+                        "the store address is not a public internet address")
     if isinstance(exc, perr.StoreUnreachable):
         status = 422 if connecting else 502
         return ApiError(status, "store_unreachable", "the store did not answer (check the URL, or try again)")
@@ -100,6 +103,7 @@ def describe_error(exc: Exception) -> str:
         "store_auth": "credentials rejected by the store",
         "store_unreachable": "store did not answer",
         "circuit_open": "store failing repeatedly; calls paused",
+        "store_address_refused": "store address is not a public internet address",
         "rate_limited": "store rate limit",
         "malformed_response": "store answered with an unexpected response",
         "store_config": "store settings cannot work",
