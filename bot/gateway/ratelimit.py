@@ -21,7 +21,7 @@ class SlidingWindow:
         self.limit = limit
         self.window = window
         self._events: Dict[str, Deque[float]] = {}
-        self._pruned_at = time.monotonic()
+        self._pruned_at: Optional[float] = None
 
     def __len__(self) -> int:
         """How many keys are remembered."""
@@ -29,7 +29,9 @@ class SlidingWindow:
 
     def allow(self, key: str, now: Optional[float] = None) -> bool:
         current = time.monotonic() if now is None else now
-        if current - self._pruned_at >= self.window:
+        if self._pruned_at is None:
+            self._pruned_at = current
+        elif current - self._pruned_at >= self.window:
             self.prune(current)
         events = self._events.setdefault(key, deque())
         while events and events[0] <= current - self.window:

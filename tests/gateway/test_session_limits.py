@@ -8,6 +8,7 @@ import pytest
 from bot.gateway import GatewayLimits
 from bot.gateway.addresses import address_group
 from bot.gateway.ratelimit import MessageRateLimiter, NewSessionLimiter, SlidingWindow
+from tests.gateway.conftest import ORIGIN_B
 from tests.gateway.helpers import WidgetSocket
 from tests.support.servers import require_redis
 
@@ -50,7 +51,7 @@ async def test_a_store_wide_budget_caps_new_sessions_from_many_addresses(aiohttp
         assert (await _new_chat(client, f"198.51.100.{n}"))[1]["type"] == "welcome"
     sock, frame = await _new_chat(client, "198.51.100.99")
     assert frame["code"] == "rate_limited" and "this store" in frame["message"]
-    other = await WidgetSocket.connect(client, headers={"X-Forwarded-For": "198.51.100.98"})
+    other = await WidgetSocket.connect(client, origin=ORIGIN_B, headers={"X-Forwarded-For": "198.51.100.98"})
     assert (await other.hello(widget_id="w-b"))["type"] == "welcome"  # another store keeps its budget
 
 
