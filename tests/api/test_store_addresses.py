@@ -10,7 +10,8 @@ REFUSED_NUMERIC = ["https://2130706433", "https://127.1", "https://0x7f000001", 
                    "https://0177.0.0.1", "https://1.2.3.04", "https://0x7f.1"]
 REFUSED_PRIVATE = ["https://100.64.0.1", "https://10.0.0.1", "https://192.168.1.1", "https://169.254.169.254",
                    "https://0.0.0.0", "https://224.0.0.1", "https://[fd00::1]", "https://[fe80::1]",
-                   "https://[::ffff:10.0.0.1]", "https://[64:ff9b::a00:1]", "https://shop.local", "https://db.internal"]
+                   "https://[::ffff:10.0.0.1]", "https://[64:ff9b::a00:1]", "https://shop.local", "https://db.internal",
+                   "https://nas.lan", "https://printer.home.arpa", "https://box.localdomain"]
 REFUSED_LOOPBACK = ["https://127.0.0.1", "https://localhost", "https://[::1]", "https://[::ffff:127.0.0.1]", "http://127.0.0.1:8101"]
 
 
