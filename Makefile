@@ -12,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test train bench clean lock
+.PHONY: setup run test train bench clean lock mutate
 
 setup: $(STAMP)
 
@@ -39,6 +39,11 @@ test: train
 bench: train
 	$(PY) -m bench $(ARGS)
 
+# Mutation testing of the security-critical modules (slow; not part of `make test`).
+# ARGS names modules to limit the run, e.g. make mutate ARGS=bot/api/validation.py
+mutate: $(STAMP)
+	$(PY) scripts/mutate.py $(ARGS)
+
 # Re-resolve and pin every transitive dependency (needs the package index).
 lock: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -47,5 +52,5 @@ lock: $(STAMP)
 	 $(PY) -m pip freeze --all --exclude-editable | grep -v -E '^(-e|pip==)') > requirements.lock
 
 clean:
-	rm -rf $(VENV) models var .pytest_cache bench/results
+	rm -rf $(VENV) models var .pytest_cache bench/results .mutmut-cache html
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -17,7 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.activity_log import log_activity
+from actions.activity_log import log_activity, remember_shopper_email
 from actions.asks import render_for
 from actions.lookup import LISTED, LookupRequest, OrderLookup
 from actions.metadata import message_metadata
@@ -81,6 +81,8 @@ class ActionLookupOrder(Action):
         if not request.order_number and not (request.email and request.postcode):
             dispatcher.utter_message(text=_say(runtime, store, "ask_order_number"))
             return list(CLEARED)
+        if request.email:
+            await remember_shopper_email(runtime, store, request.conversation_id, request.email)
         result = await OrderLookup(runtime, store).run(request)
         for message in result.messages:
             _send(dispatcher, message)

@@ -17,7 +17,8 @@ from actions.attempts import AttemptCounter, make_attempt_counter
 from bot.core.crypto import KeyRing, load_key_ring
 from bot.core.db import make_engine, make_sessionmaker
 from bot.core.settings import Settings, load_settings
-from plugins.http import StoreHttpClient, shared_http_client
+from plugins.http import StoreHttpClient
+from plugins.netguard import AddressPolicy
 
 
 @dataclass
@@ -51,7 +52,7 @@ def get_runtime() -> Runtime:
                 settings=settings,
                 sessions=sessions,
                 ring=load_key_ring(settings.encryption_keys, settings.key_file, settings.demo),
-                http=shared_http_client(),
+                http=StoreHttpClient(policy=AddressPolicy.with_loopback_ports(settings.store_loopback_ports)),
                 attempts=make_attempt_counter(settings, sessions),
             )
         return _runtime

@@ -18,6 +18,7 @@ from bot.rasa.client import RasaClient
 from bot.core.settings import Settings
 from bot.core.shared_secrets import with_secrets
 from bot.services.handoff_setup import setup_handoff
+from bot.services.privacy import retention_ctx
 from bot.services.transcripts import setup_transcripts
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/health/live", live)
     setup_api(app)  # merchant API, webhooks, metrics
     setup_transcripts(app)  # privacy webhooks erase transcripts from Rasa's tracker store
+    app.cleanup_ctx.append(retention_ctx)  # transcripts, email index and exports past their retention
     setup_gateway(app)
     setup_dashboard(app)
     setup_handoff(app)  # live handoff: bus, gateway routing, inbox, notifications

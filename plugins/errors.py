@@ -26,6 +26,12 @@ class StoreUnreachable(PlatformError):
     code = "store_unreachable"
 
 
+class StoreAddressRefused(StoreUnreachable):
+    """The store's host is, or resolves to, an address store calls may not reach (private, loopback...)."""
+
+    code = "store_address_refused"
+
+
 class CircuitOpen(StoreUnreachable):
     """Too many recent failures for this store: calls are refused for a while without trying."""
 
@@ -75,6 +81,7 @@ __all__ = [
     "PlatformError",
     "StoreUnreachable",
     "CircuitOpen",
+    "StoreAddressRefused",
     "StoreAuthError",
     "RateLimited",
     "OrderNotFound",

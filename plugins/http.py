@@ -3,7 +3,9 @@
 One pooled :class:`aiohttp.ClientSession` per process (created lazily inside the running loop),
 connect/total timeouts, bounded retries with full-jitter backoff for connection errors, 429
 (honouring ``Retry-After``) and 502/503/504, a per-store circuit breaker, no retry of other 4xx,
-capped body reads. Platform code gets an :class:`HttpResponse` or a typed
+capped body reads, and connections only to addresses the client's
+:class:`~plugins.netguard.AddressPolicy` permits (checked on the resolved address, see
+:mod:`plugins.netguard`). Platform code gets an :class:`HttpResponse` or a typed
 :class:`~plugins.errors.PlatformError`; it never sees aiohttp exceptions.
 
 Nothing here logs query strings, headers or bodies (they carry keys, emails, order numbers).
@@ -21,15 +23,18 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from plugins.circuit import CircuitBreaker
-from plugins.errors import MalformedResponse, RateLimited, StoreUnreachable
+from plugins.errors import MalformedResponse, RateLimited, StoreAddressRefused, StoreUnreachable
+from plugins.netguard import AddressPolicy, AddressRefused, GuardedResolver, check_literal_host
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_USER_AGENT = "TrulyBot/0.1 (order-tracking chatbot; +https://github.com/trulybot/trulybot)"
 RETRY_STATUSES: Tuple[int, ...] = (429, 502, 503, 504)
+REFUSED_MESSAGE = "the store address is not a public internet address"
 
 
 def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
@@ -107,7 +112,9 @@ class StoreHttpClient:
     """The HTTP client shared by every platform in a process.
 
     Retry and breaker knobs are constructor arguments so tests can make them fast. ``sleep`` and
-    ``jitter`` are injectable for deterministic tests.
+    ``jitter`` are injectable for deterministic tests. ``policy`` says which addresses may be reached
+    (public ones only by default); ``resolver`` replaces the DNS lookup under the policy's filter (tests
+    pass a stub).
     """
 
     def __init__(
@@ -127,6 +134,8 @@ class StoreHttpClient:
         pool_limit_per_host: int = 32,
         user_agent: str = DEFAULT_USER_AGENT,
         jitter: bool = True,
+        policy: Optional[AddressPolicy] = None,
+        resolver: Optional[AbstractResolver] = None,
     ) -> None:
         self.connect_timeout = connect_timeout
         self.total_timeout = total_timeout
@@ -142,6 +151,8 @@ class StoreHttpClient:
         self.pool_limit_per_host = pool_limit_per_host
         self.user_agent = user_agent
         self.jitter = jitter
+        self.policy = policy if policy is not None else AddressPolicy()
+        self.resolver = resolver
         self._session: Optional[aiohttp.ClientSession] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._states: Dict[str, StoreState] = {}
@@ -151,7 +162,8 @@ class StoreHttpClient:
         loop = asyncio.get_running_loop()
         if self._session is None or self._session.closed or self._loop is not loop:
             connector = aiohttp.TCPConnector(
-                limit=self.pool_limit, limit_per_host=self.pool_limit_per_host, ttl_dns_cache=300, enable_cleanup_closed=True
+                limit=self.pool_limit, limit_per_host=self.pool_limit_per_host, ttl_dns_cache=300, enable_cleanup_closed=True,
+                resolver=GuardedResolver(self.policy, self.resolver),
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
@@ -235,6 +247,13 @@ class StoreHttpClient:
         circuit), :class:`RateLimited` (429 after retries, or a ``Retry-After`` longer than
         ``max_retry_after``) and :class:`MalformedResponse` (body over the size cap).
         """
+        try:
+            parts = urlsplit(url)
+            check_literal_host(self.policy, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+        except AddressRefused:
+            raise StoreAddressRefused(REFUSED_MESSAGE, platform=platform) from None
+        except ValueError:
+            raise StoreUnreachable("the store address is not a valid URL", platform=platform) from None
         breaker = self.state_for(store_key).breaker
         breaker.before_request(platform)
         retries = self.max_retries if max_retries is None else max(0, max_retries)
@@ -253,6 +272,11 @@ class StoreHttpClient:
                     verdict_recorded = True
                     raise
                 except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, AddressRefused):
+                        breaker.record_failure()
+                        verdict_recorded = True
+                        logger.warning("store %s: %s refused, the host resolves to a non-public address", store_key, safe)
+                        raise StoreAddressRefused(REFUSED_MESSAGE, platform=platform) from None
                     kind = "timeout" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
                     logger.debug("store %s: %s %s failed (%s), attempt %d", store_key, method, safe, kind, attempt + 1)
                     if attempt >= retries:

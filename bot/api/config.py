@@ -40,13 +40,18 @@ class ApiConfig:
     shopify_scopes: Tuple[str, ...] = SHOPIFY_SCOPES
     shopify_api_version: str = DEFAULT_API_VERSION  # the Shopify plugin's version: one source of truth
     allow_http_loopback: bool = True
-    state_ttl_seconds: int = 600
-    oauth_timestamp_window: int = 600
+    #: How long an install may take, from "connect" to the callback (Shopify OAuth state cookie,
+    #: wc-auth state): the approval screens take a minute, a login at the platform a few more.
+    state_ttl_seconds: int = 300
+    #: Shopify signs the callback's ``timestamp`` when it redirects: the redirect is immediate.
+    oauth_timestamp_window: int = 300
     health_check_interval: float = 300.0
     health_check_max_backoff: float = 3600.0
     health_check_enabled: bool = True
     webhook_dedupe_ttl: int = 3 * 24 * 3600
     push_lookback_hours: int = 24
+    #: the database-backed metrics are re-read at most this often
+    metrics_refresh_seconds: float = 15.0
     redis_url: Optional[str] = None
     demo_shopify_url: Optional[str] = None
     #: ``{platform: {setting: value}}`` from ``TRULYBOT_<PLATFORM>_<SETTING>`` (see ``Platform.app_settings``)

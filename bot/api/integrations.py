@@ -30,7 +30,6 @@ from bot.api.stores import default_widget, invalidate_widget_cache, owned_store,
 from bot.api.validation import (
     RETURN_TO_SCHEMA,
     query_int,
-    query_str,
     read_json,
     safe_return_to,
     store_base_url,
@@ -69,6 +68,14 @@ ORDERS_SCHEMA: Dict[str, Any] = {
     "properties": {
         "store_id": {"type": "integer", "minimum": 1, "maximum": 2147483647},
         "order_number": {"type": "string", "pattern": ORDER_NUMBER_PATTERN},
+    },
+}
+ORDER_SEARCH_SCHEMA: Dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["email"],
+    "properties": {
+        "email": {"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN},
+        "store_id": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5},
     },
 }
 WC_CALLBACK_SCHEMA: Dict[str, Any] = {
@@ -561,17 +568,16 @@ def _search_targets(session: Session, app: web.Application, merchant_id: int, st
     return [connection_for(app, s) for s in stores]
 
 
-@route("GET", "/api/integrations/orders/search", summary="Find a customer's recent orders by email across the merchant's stores",
-       tag="orders",
-       params=[Param("email", "query", {"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN}, required=True),
-               Param("store_id", "query", {"type": "integer", "minimum": 1}),
-               Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 20})],
+@route("POST", "/api/integrations/orders/search", summary="Find a customer's recent orders by email across the merchant's stores",
+       tag="orders", body=ORDER_SEARCH_SCHEMA,
        responses={200: "OrderSearch", 404: "Error", 422: "Error"})
 @merchant_required
 async def search_orders(request: web.Request, me: MerchantIdentity) -> web.Response:
-    email = query_str(request, "email", required=True, max_length=254, pattern=EMAIL_PATTERN)
-    store_id = query_int(request, "store_id")
-    limit = query_int(request, "limit", default=5, maximum=20)
+    """The email travels in the body, never in the URL (URLs end up in access logs and browser history)."""
+    body = await read_json(request, ORDER_SEARCH_SCHEMA)
+    email = body["email"]
+    store_id = body.get("store_id")
+    limit = body.get("limit", 5)
     targets = await in_db(request.app, _search_targets, request.app, me.merchant_id, store_id)
 
     async def one(conn: Any) -> Dict[str, Any]:

@@ -8,10 +8,16 @@ Other modules set the shared instruments directly::
 
 Order lookups happen in the action server (another process); their counts are read from the
 activity log (``user_activities``) at scrape time, incrementally, so no metric crosses processes.
+The database-backed values are refreshed at most once per ``metrics_refresh_seconds`` (concurrent
+scrapes share one refresh), so scraping cannot load the database.
+
+Access: with ``TRULYBOT_METRICS_TOKEN`` set, a scrape must send ``Authorization: Bearer <token>``;
+without it, only a direct loopback peer (no ``X-Forwarded-For``: not relayed by a proxy) may scrape.
 """
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from typing import Any, Awaitable, Callable, Optional, TypeVar
@@ -141,28 +147,69 @@ def update_store_gauges(session: Any) -> None:
         CONNECTED_STORES.labels(platform, status).set(count)
 
 
-_FEED_KEY = web.AppKey("api_lookup_feed", ActivityLookupFeed)
+class DatabaseGauges:
+    """The database-backed metrics, refreshed at most once per ``interval`` seconds."""
+
+    def __init__(self) -> None:
+        self.feed = ActivityLookupFeed()
+        self.refreshed_at: Optional[float] = None
+        self.lock = asyncio.Lock()
+
+    async def refresh(self, app: web.Application, interval: float) -> None:
+        """Re-read the gauges unless they were read less than ``interval`` seconds ago."""
+        async with self.lock:  # concurrent scrapes wait for one refresh instead of each running it
+            now = time.monotonic()
+            if self.refreshed_at is not None and now - self.refreshed_at < interval:
+                return
+            self.refreshed_at = now
+
+            def run() -> None:
+                with app[appkeys.DB_SESSIONS]() as session:
+                    update_store_gauges(session)
+                    self.feed.update(session)
+
+            try:
+                await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, run), 3.0)
+            except Exception as exc:  # noqa: BLE001 - metrics still answer when the database does not
+                logger.warning("metrics: database gauges not refreshed (%s)", type(exc).__name__)
+
+
+_GAUGES_KEY = web.AppKey("api_database_gauges", DatabaseGauges)
 
 
 def setup_metrics(app: web.Application) -> None:
-    app[_FEED_KEY] = ActivityLookupFeed()
+    app[_GAUGES_KEY] = DatabaseGauges()
     app.middlewares.insert(0, metrics_middleware)
+
+
+def _direct_loopback_peer(request: web.Request) -> bool:
+    from plugins.text import is_loopback_host
+
+    peername = request.transport.get_extra_info("peername") if request.transport is not None else None
+    peer = peername[0] if isinstance(peername, (tuple, list)) and peername else ""
+    return is_loopback_host(str(peer)) and "X-Forwarded-For" not in request.headers and "Forwarded" not in request.headers
+
+
+def scrape_allowed(request: web.Request, token: Optional[str]) -> bool:
+    """True when ``request`` may read the metrics (see the module docstring)."""
+    if token:
+        sent = request.headers.get("Authorization", "")
+        return sent.startswith("Bearer ") and hmac.compare_digest(sent[7:].strip().encode("utf-8"), token.encode("utf-8"))
+    return _direct_loopback_peer(request)
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
     """``GET /metrics`` in the Prometheus text format."""
     app = request.app
-    feed = app[_FEED_KEY]
+    settings = app[appkeys.SETTINGS]
+    if not scrape_allowed(request, settings.metrics_token):
+        message = ("send the metrics token as a bearer token" if settings.metrics_token
+                   else "metrics are served to loopback only; set TRULYBOT_METRICS_TOKEN to scrape from elsewhere")
+        return web.json_response({"error": {"code": "unauthorized", "message": message}}, status=401,
+                                 headers={"WWW-Authenticate": 'Bearer realm="metrics"', "Cache-Control": "no-store"})
+    from bot.api.keys import API_CONFIG
 
-    def refresh() -> None:
-        with app[appkeys.DB_SESSIONS]() as session:
-            update_store_gauges(session)
-            feed.update(session)
-
-    try:
-        await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, refresh), 3.0)
-    except Exception as exc:  # noqa: BLE001 - metrics still answer when the database does not
-        logger.warning("metrics: database gauges not refreshed (%s)", type(exc).__name__)
+    await app[_GAUGES_KEY].refresh(app, app[API_CONFIG].metrics_refresh_seconds)
     return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})
 
 

@@ -148,9 +148,11 @@ def build_spec(public_url: str = "") -> Dict[str, Any]:
         paths.setdefault(r.path, {})[r.method.lower()] = op
     for path, op in GATEWAY_ROUTES.items():
         paths[path] = {"get": copy.deepcopy(op)}
-    paths["/metrics"] = {"get": {"operationId": "metrics", "summary": "Prometheus metrics (text format)", "tags": ["operations"],
+    paths["/metrics"] = {"get": {"operationId": "metrics", "tags": ["operations"],
+                                 "summary": "Prometheus metrics (text format); bearer TRULYBOT_METRICS_TOKEN, or loopback only",
                                  "security": [], "responses": {"200": {"description": "OK", "content": {
-                                     "text/plain": {"schema": {"type": "string"}}}}}}}
+                                     "text/plain": {"schema": {"type": "string"}}}},
+                                     "401": {"description": "no or wrong metrics token (or not loopback)"}}}}
     spec = {
         "openapi": "3.0.3",
         "info": {"title": "TrulyBot merchant API", "version": "1.0.0",

@@ -88,6 +88,9 @@ def map_platform_error(exc: Exception, *, connecting: bool = False) -> ApiError:
         return ApiError(404, "order_not_visible", "the order exists but TrulyBot may not read it (missing scope)")
     if isinstance(exc, perr.MalformedResponse):
         return ApiError(502, "store_malformed", "the store answered with something that is not its API")
+    if isinstance(exc, perr.StoreAddressRefused):
+        return ApiError(422 if connecting else 502, "store_address_refused",
+                        "the store address is not a public internet address")
     if isinstance(exc, perr.StoreUnreachable):
         reason = str(exc)[:200] or "no answer"
         return ApiError(502, "store_unreachable", f"the store did not answer ({reason}); check the URL, or try again")
@@ -103,6 +106,7 @@ def describe_error(exc: Exception) -> str:
         "store_auth": "credentials rejected by the store",
         "store_unreachable": "store did not answer",
         "circuit_open": "store failing repeatedly; calls paused",
+        "store_address_refused": "store address is not a public internet address",
         "rate_limited": "store rate limit",
         "malformed_response": "store answered with an unexpected response",
         "store_config": "store settings cannot work",

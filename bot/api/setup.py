@@ -34,9 +34,11 @@ def load_route_modules() -> None:
 
 async def _store_http(app: web.Application) -> AsyncIterator[None]:
     from plugins.http import StoreHttpClient
+    from plugins.netguard import AddressPolicy
 
     if STORE_HTTP not in app:
-        app[STORE_HTTP] = StoreHttpClient()
+        loopback_ports = app[appkeys.SETTINGS].store_loopback_ports
+        app[STORE_HTTP] = StoreHttpClient(policy=AddressPolicy.with_loopback_ports(loopback_ports))
     yield
     await app[STORE_HTTP].close()
 

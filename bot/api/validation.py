@@ -2,7 +2,6 @@
 publishes), query parameters, URLs, origins, colors."""
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from datetime import datetime, timezone
@@ -13,12 +12,16 @@ from aiohttp import web
 from jsonschema import Draft7Validator
 
 from bot.api.errors import ApiError
+from plugins.netguard import canonical_ip, is_numeric_host, is_public_address
 from plugins.text import is_loopback_host
 
 MAX_BODY_BYTES = 64 * 1024
 SHOP_DOMAIN_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
 COLOR_RE = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"
 _HOST_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+
+#: Name suffixes that only resolve on local networks (mDNS, internal zones).
+PRIVATE_SUFFIXES = (".local", ".internal", ".lan", ".home.arpa", ".localdomain")
 
 _validators: Dict[int, Draft7Validator] = {}
 
@@ -152,22 +155,19 @@ def path_int(request: web.Request, name: str) -> int:
 
 
 def _is_private_literal(host: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified
+    """True for an IP literal that is not a public internet address (see :mod:`plugins.netguard`)."""
+    ip = canonical_ip(host)
+    return ip is not None and not is_public_address(ip)
 
 
 def _check_host(host: Optional[str], field: str) -> str:
     if not host:
         raise validation_error("must contain a host name", field)
     bare = host.strip("[]")
-    try:
-        ipaddress.ip_address(bare)
-        return host.lower()
-    except ValueError:
-        pass
+    if canonical_ip(bare) is not None:
+        return bare.lower()
+    if is_numeric_host(bare):
+        raise validation_error("has a numeric host in an unusual form; write an IPv4 address as four decimal numbers", field)
     try:
         ascii_host = bare.encode("idna").decode("ascii")
     except UnicodeError:
@@ -195,7 +195,7 @@ def store_base_url(value: str, field: str, *, allow_http_loopback: bool) -> str:
     loopback = is_loopback_host(host)
     if parts.scheme == "http" and not (loopback and allow_http_loopback):
         raise validation_error("must use https:// (plain http is only accepted for local emulators in demo mode)", field)
-    if not loopback and (host.endswith(".local") or _is_private_literal(host)):
+    if not loopback and (host.endswith(PRIVATE_SUFFIXES) or _is_private_literal(host)):
         raise validation_error("must be a public store address", field)
     if loopback and not allow_http_loopback:
         raise validation_error("must be a public store address", field)

@@ -32,9 +32,10 @@ from bot.api.platforms import app_setting, connection_for, platform_class
 from bot.api.registry import Param, route
 from bot.api.stores import invalidate_widget_cache
 from bot.api.webhook_registration import store_webhook_secret
-from bot.core.db.models import StoreIntegration, UserActivity, utcnow
+from bot.core.db.models import ConversationSubject, StoreIntegration, UserActivity, utcnow
 from bot.core.logs import mask_order_number
 from bot.services.credentials import clear_credentials
+from bot.services.privacy import activities_of_conversations, conversations_for_email, email_hash, forget_conversations
 from plugins.errors import MalformedResponse
 from plugins.integration import OrderEvent, StoreNoticeKind, WebhookDelivery, WebhookSecret
 from bot.services.transcripts import TRACKER_ENGINE, conversations_of_store, export_conversations
@@ -319,11 +320,11 @@ async def process(app: web.Application, job: Job) -> None:
         await in_db(app, _uninstalled, job.store_id, job.topic)
         invalidate_widget_cache(app)
     elif notice.kind is StoreNoticeKind.CUSTOMER_DATA_REQUEST:
-        found = await in_db(app, _data_request, job.store_id, payload)
+        found = await in_db(app, _data_request, job.store_id, payload, _customer_email_hash(app, payload))
         if found is not None:
             await _export_customer_data(app, found)
     elif notice.kind is StoreNoticeKind.CUSTOMER_REDACT:
-        conversations = await in_db(app, _customer_redact, job.store_id, payload)
+        conversations = await in_db(app, _customer_redact, job.store_id, payload, _customer_email_hash(app, payload))
         await _run_redactors(app, job.store_id, conversations)
     elif notice.kind is StoreNoticeKind.SHOP_REDACT:
         await _shop_redact(app, platform.name, job.shop or "")
@@ -403,16 +404,29 @@ class DataRequest:
     conversations: List[str]
 
 
-def _data_request(session: Session, store_id: Optional[int], payload: Any) -> Optional[DataRequest]:
+def _customer_email_hash(app: web.Application, payload: Any) -> Optional[str]:
+    """The index hash of the privacy request's customer email (None when the payload names none)."""
+    customer = payload.get("customer") if isinstance(payload, dict) else None
+    email = customer.get("email") if isinstance(customer, dict) else None
+    if not isinstance(email, str) or "@" not in email or len(email) > 254:
+        return None
+    secret = app[appkeys.SETTINGS].session_secret
+    return email_hash(secret, email) if secret else None
+
+
+def _data_request(session: Session, store_id: Optional[int], payload: Any, hashed: Optional[str] = None) -> Optional[DataRequest]:
     store = session.get(StoreIntegration, store_id) if store_id else None
     if store is None:
         return None
     refs = _order_refs(payload, "orders_requested")
+    by_email = conversations_for_email(session, store.id, hashed) if hashed else []
     held = _matching_activities(session, store.id, refs)
+    known = {a.id for a in held}
+    held += [a for a in activities_of_conversations(session, store.id, by_email) if a.id not in known]
     request = payload.get("data_request") if isinstance(payload, dict) else None
     request_id = _text(request.get("id")) if isinstance(request, dict) else None
     conversations = sorted({str(a.details.get("conversation_id")) for a in held
-                            if isinstance(a.details, dict) and a.details.get("conversation_id")})
+                            if isinstance(a.details, dict) and a.details.get("conversation_id")} | set(by_email))
     return DataRequest(store.id, store.user_id, store.widget_id, request_id or "unknown", len(refs),
                        [a.to_dict() for a in held], conversations)
 
@@ -428,7 +442,8 @@ async def _export_customer_data(app: web.Application, found: DataRequest) -> Non
     path = settings.data_dir / "exports" / found.widget_id / f"data-request-{safe_id}.json"
     document = {"store": found.widget_id, "data_request_id": found.request_id, "orders_requested": found.orders,
                 "activity_entries": found.activities, "transcripts": transcripts,
-                "note": "TrulyBot stores no customer email or address; transcripts contain what the shopper typed."}
+                "note": "TrulyBot stores no customer email or address (only a keyed hash of emails typed in the chat); "
+                        "transcripts contain what the shopper typed. This file is deleted after the export retention period."}
 
     def write() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -447,19 +462,26 @@ async def _export_customer_data(app: web.Application, found: DataRequest) -> Non
     await in_db(app, record)
 
 
-def _customer_redact(session: Session, store_id: Optional[int], payload: Any) -> List[str]:
+def _customer_redact(session: Session, store_id: Optional[int], payload: Any, hashed: Optional[str] = None) -> List[str]:
+    """Delete the activity entries of the named orders and of every conversation that mentioned the
+    customer (order numbers in the activity log, the email through its index); returns those
+    conversations, whose transcripts the redactors delete next."""
     store = session.get(StoreIntegration, store_id) if store_id else None
     if store is None:
         return []
     refs = _order_refs(payload, "orders_to_redact")
     rows = _matching_activities(session, store.id, refs)
-    conversations = sorted({str(r.details.get("conversation_id")) for r in rows
-                            if isinstance(r.details, dict) and r.details.get("conversation_id")})
+    conversations = {str(r.details.get("conversation_id")) for r in rows
+                     if isinstance(r.details, dict) and r.details.get("conversation_id")}
+    if hashed:
+        conversations.update(conversations_for_email(session, store.id, hashed))
     for row in rows:
         session.delete(row)
+    session.flush()
+    deleted = len(rows) + forget_conversations(session, store.id, conversations)
     activity.record_activity(session, store.user_id, activity.WEBHOOK, "Customer data redacted", store.id, {
-        "topic": "customers/redact", "orders": len(refs), "entries_deleted": len(rows), "conversations": len(conversations)})
-    return conversations
+        "topic": "customers/redact", "orders": len(refs), "entries_deleted": deleted, "conversations": len(conversations)})
+    return sorted(conversations)
 
 
 def _conversations_of_store(session: Session, store_id: int) -> List[str]:
@@ -473,6 +495,7 @@ def _delete_shop(session: Session, platform: str, shop: str) -> List[int]:
     ids = [s.id for s in stores]
     if ids:
         session.execute(delete(UserActivity).where(UserActivity.store_id.in_(ids)))
+        session.execute(delete(ConversationSubject).where(ConversationSubject.store_id.in_(ids)))
         for store in stores:
             session.delete(store)
     return ids

@@ -78,6 +78,12 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("TRULYBOT_SMTP_USER", "(unset)", "SMTP user name (no login when unset)."),
     Variable("TRULYBOT_SMTP_PASSWORD", "(unset)", "SMTP password."),
     Variable("TRULYBOT_SMTP_FROM", "trulybot@<public host>", "Sender address of notification emails."),
+    Variable("TRULYBOT_TRANSCRIPT_RETENTION_DAYS", "90", "Days a conversation's transcript (Rasa tracker events) and its email index are kept after its last message; purged hourly."),
+    Variable("TRULYBOT_EXPORT_RETENTION_DAYS", "30", "Days a privacy data-request export file stays in `<data dir>/exports` before it is deleted."),
+    Variable("TRULYBOT_DEMO_PUBLIC_BIND", "0", "`1` lets demo mode bind a non-loopback `TRULYBOT_HOST` (demo mode generates keys and uses the public demo Shopify app secret: never for real stores)."),
+    Variable("TRULYBOT_METRICS_TOKEN", "(unset: loopback scrapes only)", "Bearer token `GET /metrics` requires (at least 32 characters); without it only direct loopback peers may scrape."),
+    Variable("TRULYBOT_STORE_LOOPBACK_PORTS", "(emulator ports in demo mode, none in production)",
+             "Comma-separated loopback ports store calls may reach; every other private, loopback or link-local address is refused."),
 )
 
 SMTP_TLS = ("starttls", "tls", "none")
@@ -125,6 +131,11 @@ class Settings:
     smtp_user: Optional[str] = None
     smtp_password: Optional[str] = None
     smtp_from: Optional[str] = None
+    store_loopback_ports: Tuple[int, ...] = ()
+    metrics_token: Optional[str] = None
+    demo_public_bind: bool = False
+    transcript_retention_days: int = 90
+    export_retention_days: int = 30
 
     @property
     def demo(self) -> bool:
@@ -156,8 +167,10 @@ class Settings:
             value = getattr(self, f.name)
             if value is None:
                 continue
-            if f.name == "trusted_proxies":
+            if f.name in ("trusted_proxies", "store_loopback_ports"):
                 value = ",".join(str(n) for n in value)
+            elif isinstance(value, bool):
+                value = "1" if value else "0"
             env[f"TRULYBOT_{f.name.upper()}"] = str(value)
         return env
 
@@ -215,10 +228,53 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         smtp_user=read.optional("TRULYBOT_SMTP_USER"),
         smtp_password=read.optional("TRULYBOT_SMTP_PASSWORD"),
         smtp_from=read.optional("TRULYBOT_SMTP_FROM"),
+        metrics_token=read.secret("TRULYBOT_METRICS_TOKEN"),
+        demo_public_bind=read.flag("TRULYBOT_DEMO_PUBLIC_BIND"),
+        transcript_retention_days=read.integer("TRULYBOT_TRANSCRIPT_RETENTION_DAYS", 90, minimum=1, maximum=3650),
+        export_retention_days=read.integer("TRULYBOT_EXPORT_RETENTION_DAYS", 30, minimum=1, maximum=365),
+        store_loopback_ports=read.ports("TRULYBOT_STORE_LOOPBACK_PORTS", _emulator_ports(env) if mode == "demo" else ()),
     )
     if read.errors:
         raise SettingsError("; ".join(read.errors))
     return settings
+
+
+def is_loopback_bind(host: str) -> bool:
+    """True when binding ``host`` only listens on loopback (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def demo_exposure_problem(settings: Settings) -> Optional[str]:
+    """Why these settings must not start (demo mode on a non-loopback interface without
+    ``TRULYBOT_DEMO_PUBLIC_BIND=1``), or None."""
+    if settings.demo and not settings.demo_public_bind and not is_loopback_bind(settings.host):
+        return (f"demo mode refuses to listen on TRULYBOT_HOST={settings.host}: demo mode generates its keys and uses the "
+                "public demo Shopify app secret. Set TRULYBOT_MODE=production with your own keys and secrets, "
+                "or TRULYBOT_DEMO_PUBLIC_BIND=1 to expose the demo anyway")
+    return None
+
+
+def demo_notice(settings: Settings) -> Optional[str]:
+    """The start-up line that says the service runs in demo mode (None in production)."""
+    if not settings.demo:
+        return None
+    where = "loopback only" if is_loopback_bind(settings.host) else f"{settings.host} (TRULYBOT_DEMO_PUBLIC_BIND=1)"
+    return (f"DEMO MODE on {where}: generated keys, the public demo Shopify app secret and store emulators; "
+            "set TRULYBOT_MODE=production for real stores")
+
+
+def _emulator_ports(env: Mapping[str, str]) -> Tuple[int, ...]:
+    """The store emulators' ports: the built-in defaults and every ``TRULYBOT_<NAME>_EMULATOR_PORT``."""
+    ports = {8101, 8102}
+    for name, value in env.items():
+        if name.startswith("TRULYBOT_") and name.endswith("_EMULATOR_PORT") and value.strip().isdigit() and value.strip().isascii():
+            ports.add(int(value.strip()))
+    return tuple(sorted(p for p in ports if 0 < p < 65536))
 
 
 def _url_host(host: str) -> str:
@@ -343,6 +399,24 @@ class _Reader:
             return raw
 
         return self._parse(name, None, parse, "at least 32 characters of random data", secret=True)
+
+    def flag(self, name: str) -> bool:
+        def parse(raw: str) -> bool:
+            value = raw.lower()
+            if value not in ("0", "1", "true", "false", "yes", "no"):
+                raise ValueError(raw)
+            return value in ("1", "true", "yes")
+
+        return self._parse(name, False, parse, "1 or 0")
+
+    def ports(self, name: str, default: Tuple[int, ...]) -> Tuple[int, ...]:
+        def parse(raw: str) -> Tuple[int, ...]:
+            ports = tuple(int(part.strip()) for part in raw.split(",") if part.strip())
+            if any(not 0 < p < 65536 for p in ports):
+                raise ValueError(raw)
+            return ports
+
+        return self._parse(name, default, parse, "comma-separated port numbers")
 
     def networks(self, name: str) -> Tuple[IPNetwork, ...]:
         def parse(raw: str) -> Tuple[IPNetwork, ...]:

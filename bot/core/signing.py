@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections import OrderedDict
 from typing import Dict, Optional
@@ -16,6 +17,8 @@ from typing import Dict, Optional
 TIMESTAMP_HEADER = "X-TrulyBot-Timestamp"
 SIGNATURE_HEADER = "X-TrulyBot-Signature"
 DEFAULT_MAX_SKEW = 300.0
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v1=[0-9a-f]{64}")
 
 
 class SignatureError(ValueError):
@@ -44,10 +47,12 @@ class SignatureVerifier:
         """Raise :class:`SignatureError` unless the headers authenticate ``body``."""
         if not timestamp or not signature:
             raise SignatureError("missing signature headers")
-        try:
-            ts = int(timestamp)
-        except ValueError as exc:
-            raise SignatureError("malformed timestamp") from exc
+        # ASCII digits only: int() also reads Arabic-Indic or full-width digits, which then fail to encode.
+        if not _TIMESTAMP.fullmatch(timestamp):
+            raise SignatureError("malformed timestamp")
+        if not _SIGNATURE.fullmatch(signature):
+            raise SignatureError("malformed signature")
+        ts = int(timestamp)
         current = time.time() if now is None else now
         if abs(current - ts) > self._max_skew:
             raise SignatureError("stale timestamp")

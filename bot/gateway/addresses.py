@@ -42,6 +42,20 @@ def client_address(request: web.Request, trusted_proxies: Sequence[IPNetwork]) -
     return peer
 
 
+def address_group(address: str) -> str:
+    """The unit address limits count: an IPv4 address, or the /64 network of an IPv6 address (one
+    subscriber usually holds a whole /64); anything unreadable as itself."""
+    ip = _ip(address)
+    if ip is None:
+        return address
+    if ip.version == 6:
+        mapped = ip.ipv4_mapped  # type: ignore[union-attr]
+        if mapped is not None:
+            return str(mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def client_hash(session_secret: str, address: str) -> str:
     """Hex HMAC-SHA256 of the client address keyed with the session secret (metadata ``client``)."""
     return hmac.new(session_secret.encode("utf-8"), address.encode("utf-8"), hashlib.sha256).hexdigest()

@@ -23,11 +23,18 @@ class GatewayLimits:
     #: Frames of any kind per window per socket before the socket is closed as a flood.
     frames_per_window: int = 120
     connections_per_address: int = 20
+    #: New conversations (each a database row) per address group (IPv6: its /64) and per store,
+    #: per ``new_session_window_seconds``; resumed sessions do not count.
+    new_sessions_per_address: int = 30
+    new_sessions_per_store: int = 3000
+    new_session_window_seconds: float = 600.0
     hello_timeout_seconds: float = 20.0
     idle_timeout_seconds: float = 30 * 60.0
     heartbeat_seconds: float = 30.0
-    session_ttl_seconds: int = 24 * 3600
-    session_max_age_seconds: int = 30 * 24 * 3600
+    #: A session token lives 2 hours, renewed on each resume, for at most a day from the first
+    #: hello: whoever holds the browser later gets a new conversation, not the old one.
+    session_ttl_seconds: int = 2 * 3600
+    session_max_age_seconds: int = 24 * 3600
     history_limit: int = 30
     history_timeout_seconds: float = 3.0
     max_pending_messages: int = 25

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from bot.gateway.config import GatewayLimits
 from bot.gateway.hub import Hub
-from bot.gateway.ratelimit import MessageRateLimiter
+from bot.gateway.ratelimit import MessageRateLimiter, NewSessionLimiter
 from bot.gateway.stores import StoreCache
 from bot.gateway.tokens import TokenSigner
 from bot.rasa.client import RasaClient
@@ -24,6 +24,8 @@ class Gateway:
         self.rasa = rasa
         self.signer = TokenSigner(session_secret, limits.session_ttl_seconds, limits.session_max_age_seconds)
         self.limiter = MessageRateLimiter(limits.messages_per_minute, limits.rate_window_seconds, redis, limits.redis_prefix)
+        self.new_sessions = NewSessionLimiter(limits.new_sessions_per_address, limits.new_sessions_per_store,
+                                              limits.new_session_window_seconds, redis, limits.redis_prefix)
         self.hub = Hub(limits.max_offered_payloads)
         self.connections: Dict[str, int] = {}
         self.sockets: Set[web.WebSocketResponse] = set()

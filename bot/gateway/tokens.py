@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Optional
 
 PREFIX = "v1"
 MAX_TOKEN_CHARS = 1024
+_TOKEN = re.compile(r"v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 class TokenError(ValueError):
@@ -75,16 +77,15 @@ class TokenSigner:
 
     def verify(self, token: object, store_id: int, widget_id: str, now: Optional[float] = None) -> Session:
         """The session of ``token`` if it is authentic, unexpired and for this store; else TokenError."""
-        if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_CHARS:
-            raise TokenError("malformed")
-        parts = token.split(".")
-        if len(parts) != 3 or parts[0] != PREFIX:
-            raise TokenError("malformed")
-        body, mac = parts[1], parts[2]
+        if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_CHARS or not _TOKEN.fullmatch(token):
+            raise TokenError("malformed")  # also every non-ASCII token: the MAC is computed over ASCII
+        _, body, mac = token.split(".")
         if not hmac.compare_digest(self._mac(body), mac):
             raise TokenError("bad_signature")
         try:
             payload = json.loads(_unb64(body))
+            if not isinstance(payload, dict):
+                raise TypeError("payload is not an object")
             session = Session(int(payload["s"]), str(payload["w"]), str(payload["c"]), int(payload["iat"]), int(payload["exp"]))
         except (ValueError, KeyError, TypeError):
             raise TokenError("malformed") from None

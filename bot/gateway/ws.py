@@ -14,7 +14,7 @@ from bot.services import activity
 from bot import appkeys
 from bot.api.metrics import TURNS, WS_SESSIONS
 from bot.gateway import handoff as live_handoff
-from bot.gateway.addresses import client_address, client_hash
+from bot.gateway.addresses import address_group, client_address, client_hash
 from bot.gateway.hub import Conversation
 from bot.gateway.ratelimit import SlidingWindow
 from bot.gateway.state import GATEWAY, Gateway
@@ -232,6 +232,12 @@ class Connection:
             conversation_id, self.issued_at, self.resumed = session.conversation_id, session.issued_at, True
             history = await self.history(conversation_id)
         else:
+            exhausted = await self.gw.new_sessions.allow(address_group(self.address), store.id)
+            if exhausted is not None:
+                who = "your address" if exhausted == "address" else "this store"
+                await self.send(_error("rate_limited", f"too many new chats from {who}; try again in a few minutes"))
+                await self.close(CLOSE_TRY_LATER, "too many new sessions")
+                return
             conversation_id, self.issued_at, self.resumed = new_conversation_id(), int(time.time()), False
             note_activity(self.request.app, store.id, activity.CONVERSATION, "Conversation started",
                           {"conversation_id": conversation_id})

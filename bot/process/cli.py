@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
@@ -32,6 +33,21 @@ def _settings():  # -> Settings (imported lazily so `--help` stays fast)
     from bot.core.shared_secrets import with_secrets
 
     return with_secrets(load_settings())
+
+
+def _refuse_public_demo(settings, *, log: bool = False) -> None:
+    """Stop when demo mode would listen beyond loopback without consent; otherwise say it is demo
+    mode (printed by ``up``, logged by ``serve``)."""
+    from bot.core.settings import demo_exposure_problem, demo_notice
+
+    problem = demo_exposure_problem(settings)
+    if problem:
+        raise CommandError(problem)
+    notice = demo_notice(settings)
+    if notice and log:
+        logging.getLogger("bot.process").warning(notice)
+    elif notice:
+        print(f"[trulybot] {notice}", flush=True)
 
 
 def _key_ring(settings):
@@ -87,6 +103,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     from bot.rasa.training import ModelError, check_model_file, current_model, latest_model
 
     settings = _settings()
+    _refuse_public_demo(settings)
     _key_ring(settings)  # fails early outside demo mode without a key
     model = current_model(PROJECT, settings.model_dir)
     if model is None:
@@ -132,6 +149,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format, "bot")
+    _refuse_public_demo(settings, log=True)
     _check_database_at_head(settings)
     app = create_app(settings)
     web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=5, access_log=None)

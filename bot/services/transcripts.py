@@ -50,7 +50,8 @@ def conversations_of_store(engine: Engine, store_id: int) -> List[str]:
 
 
 def export_conversations(engine: Engine, conversation_ids: Iterable[str]) -> Dict[str, List[Dict[str, Any]]]:
-    """The user and bot messages of these conversations, oldest first, by conversation id."""
+    """The user and bot messages of these conversations, oldest first, by conversation id, as the
+    shopper typed them (a data request hands the customer their own words back)."""
     from bot.rasa.channel import history_from_events
 
     ids = sorted(set(conversation_ids))
@@ -73,7 +74,7 @@ def export_conversations(engine: Engine, conversation_ids: Iterable[str]) -> Dic
                     by_id[sender_id].append(json.loads(data or "{}"))
                 except ValueError:
                     continue
-    return {i: history_from_events(evts, len(evts)) for i, evts in by_id.items()}
+    return {i: history_from_events(evts, len(evts), private=False) for i, evts in by_id.items()}
 
 
 def intent_counts(engine: Engine, conversation_ids: Iterable[str]) -> Dict[str, int]:

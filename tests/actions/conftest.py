@@ -17,6 +17,7 @@ from bot.core.settings import load_settings
 from bot.services.credentials import set_credentials
 from plugins.emulation.faults import FAULTS_KEY
 from plugins.http import StoreHttpClient
+from plugins.netguard import AddressPolicy
 from plugins.woocommerce import emulator as woo_emulator
 
 SHOP_B_ORDER = {
@@ -57,7 +58,7 @@ async def stores(aiohttp_server, tmp_path) -> Dict[str, StoreFixture]:
             session.flush()
             out[name] = StoreFixture(store.id, store.widget_id, server)
     settings = load_settings({"TRULYBOT_DATA_DIR": str(tmp_path), "TRULYBOT_DATABASE_URL": url})
-    http = StoreHttpClient(max_retries=1, backoff_base=0.01, backoff_max=0.05)
+    http = StoreHttpClient(max_retries=1, backoff_base=0.01, backoff_max=0.05, policy=AddressPolicy.for_tests())
     runtime = Runtime(settings=settings, sessions=sessions, ring=ring, http=http,
                       attempts=DatabaseAttemptCounter(sessions))
     set_runtime(runtime)

@@ -92,9 +92,11 @@ def make_api(request, aiohttp_client):
 
     async def build(app_setup: Optional[Callable[[web.Application], None]] = None, **config_overrides: Any):
         from plugins.http import StoreHttpClient
+        from plugins.netguard import AddressPolicy
 
         app = create_app(env.settings)
-        app[STORE_HTTP] = StoreHttpClient(max_retries=0, jitter=False, total_timeout=5, connect_timeout=2)
+        app[STORE_HTTP] = StoreHttpClient(max_retries=0, jitter=False, total_timeout=5, connect_timeout=2,
+                                          policy=AddressPolicy.for_tests())
         config = app[API_CONFIG]
         config.health_check_enabled = False
         config.shopify_api_key = SHOPIFY_KEY

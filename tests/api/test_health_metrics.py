@@ -81,7 +81,7 @@ async def test_background_checker_runs_as_cleanup_context(env, make_api, woo):
 
 
 async def test_metrics(env, make_api, woo):
-    client = await make_api()
+    client = await make_api(metrics_refresh_seconds=0)
     merchant = env.merchant()
     store = await connect(client, merchant, woo)
     await client.get("/api/integrations", headers=merchant.headers)

@@ -22,7 +22,7 @@ async def test_every_merchant_route_needs_a_valid_token(make_api, headers):
                          ("POST", "/api/integrations/woocommerce/connect"), ("POST", "/api/integrations/shopify/connect"),
                          ("POST", "/api/integrations/woocommerce/disconnect"), ("GET", "/api/integrations/1/widget"),
                          ("PUT", "/api/integrations/1/widget"), ("POST", "/api/integrations/woocommerce/orders"),
-                         ("GET", "/api/integrations/orders/search?email=a@b.co")]:
+                         ("POST", "/api/integrations/orders/search")]:
         resp = await client.request(method, path, headers=headers, json={})
         body = await resp.json()
         assert resp.status == 401, (method, path)
@@ -171,7 +171,7 @@ async def test_other_merchants_store_is_404_everywhere(env, make_api, woo):
         await client.get(f"/api/integrations/{sid}/widget", headers=other.headers),
         await client.put(f"/api/integrations/{sid}/widget", json={"title": "Hi"}, headers=other.headers),
         await client.post("/api/integrations/woocommerce/orders", json={"store_id": sid, "order_number": "1001"}, headers=other.headers),
-        await client.get(f"/api/integrations/orders/search?email=a@b.co&store_id={sid}", headers=other.headers),
+        await client.post("/api/integrations/orders/search", json={"email": "a@b.co", "store_id": sid}, headers=other.headers),
         await client.get(f"/api/activities?store_id={sid}", headers=other.headers),
         await client.delete("/api/integrations?id=999999", headers=owner.headers),
     ]
@@ -230,14 +230,17 @@ async def test_order_lookup_and_search_against_the_emulator(env, make_api, woo):
                              json={"store_id": store["id"], "order_number": "1"})
     assert resp.status == 404
     email = seed["billing"]["email"]
-    resp = await client.get("/api/integrations/orders/search", params={"email": email}, headers=merchant.headers)
+    resp = await client.post("/api/integrations/orders/search", json={"email": email}, headers=merchant.headers)
     body = await resp.json()
     assert resp.status == 200, body
     assert body["results"][0]["store_id"] == store["id"]
     assert str(seed["number"]) in [o["number"] for o in body["results"][0]["orders"]]
-    for params in ({}, {"email": "not-an-email"}, {"email": email, "store_id": "x"}, {"email": email, "limit": "50"}):
-        resp = await client.get("/api/integrations/orders/search", params=params, headers=merchant.headers)
+    for params in ({}, {"email": "not-an-email"}, {"email": email, "store_id": "x"}, {"email": email, "limit": 50},
+                   {"email": email, "extra": 1}):
+        resp = await client.post("/api/integrations/orders/search", json=params, headers=merchant.headers)
         assert resp.status == 422, params
+    resp = await client.get("/api/integrations/orders/search", params={"email": email}, headers=merchant.headers)
+    assert resp.status == 405  # the email never travels in a URL
     for body in ({"store_id": store["id"]}, {"store_id": store["id"], "order_number": "a b"},
                  {"store_id": "1", "order_number": "1"}, {"store_id": store["id"], "order_number": "1" * 50}):
         resp = await client.post("/api/integrations/woocommerce/orders", json=body, headers=merchant.headers)

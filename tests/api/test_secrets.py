@@ -37,7 +37,7 @@ async def test_no_plaintext_secret_in_database_or_logs(env, make_api, woo, shop,
     assert (await client.get(path_of(callback))).status == 200
     secrets |= set(shop.app[SHOP_STATE].tokens)
     # an order lookup and a search by email
-    resp = await client.get("/api/integrations/orders/search", params={"email": "olivia.chen@example.com"}, headers=merchant.headers)
+    resp = await client.post("/api/integrations/orders/search", json={"email": "olivia.chen@example.com"}, headers=merchant.headers)
     assert resp.status == 200
     await env.app[WEBHOOK_WORKER].drain()
     env.engine.dispose()

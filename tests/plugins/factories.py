@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
+from plugins.netguard import AddressPolicy
+
 #: retry/breaker settings that keep the tests fast
 FAST = dict(
     connect_timeout=1.0,
@@ -14,6 +16,7 @@ FAST = dict(
     max_retry_after=0.5,
     breaker_threshold=3,
     breaker_reset_timeout=0.3,
+    policy=AddressPolicy.for_tests(),  # the emulators listen on loopback at free ports
 )
 
 

@@ -3,6 +3,7 @@ from bot.core.db.engine import make_engine, make_sessionmaker, ping
 from bot.core.db.models import (
     Base,
     Handoff,
+    ConversationSubject,
     LookupAttempt,
     Merchant,
     MerchantAgent,
@@ -15,6 +16,7 @@ from bot.core.db.models import (
 __all__ = [
     "Base",
     "Handoff",
+    "ConversationSubject",
     "LookupAttempt",
     "Merchant",
     "MerchantAgent",

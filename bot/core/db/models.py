@@ -238,3 +238,22 @@ class MerchantAgent(Base):
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     __table_args__ = (Index("ix_merchant_agents_merchant_email", "merchant_id", "email", unique=True),)
+class ConversationSubject(Base):
+    """A keyed hash of an email a shopper typed in a conversation (never the email itself).
+
+    Privacy requests name a customer by email: this index finds every conversation that mentioned
+    them, including list-by-email and failed lookups, which leave no order number behind.
+    """
+
+    __tablename__ = "conversation_subjects"
+
+    id = Column(Integer, primary_key=True)
+    store_id = Column(Integer, ForeignKey("store_integrations.id", ondelete="CASCADE"), nullable=False)
+    conversation_id = Column(String(64), nullable=False)
+    email_hash = Column(String(64), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_conversation_subjects_lookup", "store_id", "email_hash"),
+        Index("ix_conversation_subjects_created", "created_at"),
+    )
