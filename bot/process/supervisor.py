@@ -93,7 +93,7 @@ BALANCER_CONFIG = Path("deploy") / "haproxy.cfg"
 REPLICA_HOST = "127.0.0.1"
 # Rasa releases a conversation's lock after this many seconds when the Rasa process holding it died
 # (Rasa's default is 60 s); longer than any turn (the action server's store budget is 4.5 s).
-REPLICA_LOCK_LIFETIME_SECONDS = "15"
+REPLICA_LOCK_LIFETIME_SECONDS = "8"
 
 
 def replica_ports(settings: Settings, index: int) -> "tuple[int, int]":
@@ -156,7 +156,8 @@ def build_children(settings: Settings, model_path: Path, project: Path, emulator
         balancer_env[f"TRULYBOT_BOT_{index}"] = f"{REPLICA_HOST}:{bot_port}"
         balancer_env[f"TRULYBOT_RASA_{index}"] = f"{REPLICA_HOST}:{rasa_port}"
     specs.append(ChildSpec("balancer", ["haproxy", "-f", str(project / BALANCER_CONFIG), "-db"],
-                           f"http://{_local(settings.host)}:{settings.port}/health/live", settings.port,
+                           # /health through both frontends: a bot replica, and Rasa behind the Rasa frontend
+                           f"http://{_local(settings.host)}:{settings.port}/health", settings.port,
                            "TRULYBOT_PORT", env=balancer_env, host=settings.host,
                            extra_binds=[(settings.rasa_host, settings.rasa_port, "TRULYBOT_RASA_PORT")]))
     return specs
