@@ -43,8 +43,10 @@ def topology(rasa_model_path, tmp_path_factory):
 class Shopper:
     """A widget client that resumes its session after a lost socket or an ``unavailable`` answer.
 
-    Before resending an unanswered message it reads the resumed history: when the message is there
-    (Rasa finished the turn but the socket closed before the reply), the turn counts as answered.
+    Before resending an unanswered message it reads the resumed history: when the history's last
+    user message is newer than the first attempt (Rasa finished the turn but the socket closed before
+    the reply), the turn counts as answered. Timestamps, not texts, decide: resumed history may mask
+    what the shopper typed, and client and server share this machine's clock.
     """
 
     def __init__(self, http: aiohttp.ClientSession, base_url: str, address: str, widget: str = "demo-woocommerce") -> None:
@@ -93,12 +95,13 @@ class Shopper:
                 self.frames_by_id[client_id] = self.frames_by_id.get(client_id, 0) + 1
                 return frame
 
-    def _in_history(self, text: str) -> bool:
-        users = [h.get("text") for h in self.history if h.get("role") == "user"]
-        return bool(users) and users[-1] == text
+    def _answered_since(self, sent_at: float) -> bool:
+        stamps = [h.get("timestamp") for h in self.history if h.get("role") == "user"]
+        return bool(stamps) and isinstance(stamps[-1], (int, float)) and stamps[-1] >= sent_at
 
     async def turn(self, text: str, deadline: float) -> None:
         """One turn that survives replica deaths: reconnect, check history, resend only if needed."""
+        sent_at = time.time()
         while True:
             try:
                 frame = await self.say(text)
@@ -120,9 +123,10 @@ class Shopper:
                     continue
                 if self.history or not self.answered:
                     break  # an empty history after answered turns means Rasa was busy: ask again
-            if self._in_history(text):
+            if self._answered_since(sent_at):
                 self.answered.append(text)
                 return
+            sent_at = time.time()
 
 
 def _run(coro):
