@@ -5,11 +5,18 @@ from typing import Any, Dict
 
 from rasa_sdk import Tracker
 
+from actions.shell import SHELL_CHANNEL, demo_shell_metadata
+
 
 def message_metadata(tracker: Tracker) -> Dict[str, Any]:
-    """Metadata of the latest user message (store id, store name, locale, client hash...)."""
+    """Metadata of the latest user message (store id, store name, locale, client hash...).
+
+    Messages typed in ``rasa shell`` carry none: in demo mode they get the demo WooCommerce store's
+    (:mod:`actions.shell`)."""
     latest = tracker.latest_message or {}
     metadata = latest.get("metadata") or {}
+    if not metadata and tracker.get_latest_input_channel() == SHELL_CHANNEL:
+        return demo_shell_metadata()
     return metadata if isinstance(metadata, dict) else {}
 
 

@@ -1,5 +1,6 @@
 """The action server: rasa_sdk's Sanic app with TrulyBot's actions, bound to the configured interface,
-plus ``GET /metrics``. Started by ``trulybot up`` as ``python -m actions.server``."""
+plus ``GET /metrics``. Started by ``trulybot up`` as ``python -m actions.server``; logs like every
+TrulyBot process (``TRULYBOT_LOG_FORMAT``, redacted, Sanic's loggers included)."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +10,7 @@ from rasa_sdk.endpoint import create_app
 from sanic import response
 
 from actions.metrics import REGISTRY
+from bot.core.logs import configure_logging, route_sanic_logs_to_root
 from bot.core.settings import load_settings
 
 
@@ -29,7 +31,10 @@ def main() -> None:
     parser.add_argument("--host", default=settings.actions_host)
     parser.add_argument("--port", type=int, default=settings.actions_port)
     args = parser.parse_args()
-    build_app().run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
+    app = build_app()
+    configure_logging(settings.log_level, settings.log_format, "actions")
+    route_sanic_logs_to_root()
+    app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
 
 
 if __name__ == "__main__":

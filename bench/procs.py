@@ -80,7 +80,7 @@ def name_of(argv: List[str]) -> str:
     text = " ".join(argv)
     if "rasa_sdk" in text or "actions.server" in text:
         return "actions"
-    if "rasa run" in text:
+    if "rasa run" in text or "bot.rasa.serve" in text:
         return "rasa"
     if "bot.process.cli serve" in text:
         return "bot"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import AsyncIterator
 
 import aiohttp
@@ -43,6 +44,15 @@ async def _http(app: web.Application) -> AsyncIterator[None]:
     await session.close()
 
 
+FAVICON = Path(__file__).resolve().parent / "dashboard" / "static" / "logo.svg"
+
+
+async def favicon(_request: web.Request) -> web.Response:
+    """``GET /favicon.ico``: the TrulyBot logo (SVG) for the demo page, the dashboard and the widget preview."""
+    return web.Response(body=FAVICON.read_bytes(), content_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 def create_app(settings: Settings) -> web.Application:
     """Build the bot service for ``settings`` (secrets filled in, key ring loaded)."""
     settings = with_secrets(settings)
@@ -53,6 +63,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_http)
     app.router.add_get("/health", health)
     app.router.add_get("/health/live", live)
+    app.router.add_get("/favicon.ico", favicon)
     setup_api(app)  # merchant API, webhooks, metrics
     setup_transcripts(app)  # privacy webhooks erase transcripts from Rasa's tracker store
     app.cleanup_ctx.append(retention_ctx)  # transcripts, email index and exports past their retention

@@ -67,3 +67,12 @@ async def test_health_503_when_database_is_unreachable(aiohttp_client, aiohttp_s
     body = await resp.json()
     assert resp.status == 503 and body["failing"] == ["database"]
     assert "Traceback" not in await resp.text()
+
+
+async def test_favicon_is_served_for_every_page(aiohttp_client, tmp_path):
+    client = await aiohttp_client(create_app(_settings(tmp_path, free_port(), free_port())))
+    resp = await client.get("/favicon.ico")
+    assert resp.status == 200 and resp.content_type == "image/svg+xml"
+    assert (await resp.text()).lstrip().startswith("<svg")
+    demo = await client.get("/demo")
+    assert demo.status == 200 and 'rel="icon" href="/favicon.ico"' in await demo.text()

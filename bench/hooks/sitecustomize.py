@@ -19,7 +19,7 @@ def _role() -> str:
         return ""
     if "rasa_sdk" in cmd or "actions.server" in cmd:
         return "actions"
-    if "rasa run" in cmd:
+    if "rasa run" in cmd or "bot.rasa.serve" in cmd:
         return "rasa"
     if "bot.process.cli serve" in cmd:
         return "bot"

@@ -71,6 +71,7 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("TRULYBOT_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
     Variable("TRULYBOT_LOG_FORMAT", "text", "`json` for one JSON object per line, `text` for humans."),
     Variable("TRULYBOT_RESTART_LIMIT", "3", "How many times `trulybot up` restarts a crashed child before stopping the whole stack (0 = never restart)."),
+    Variable("TRULYBOT_REPLICA_BASE_PORT", "8010", "`trulybot up --replicas N`: bot-service replica i listens on base + 2(i-1), Rasa replica i on base + 2(i-1) + 1 (loopback)."),
     Variable("TRULYBOT_STARTUP_TIMEOUT", "180", "Seconds `trulybot up` waits for every process to become healthy."),
     Variable("TRULYBOT_SMTP_HOST", "(unset)", "SMTP server for handoff notification emails; no email is sent when unset."),
     Variable("TRULYBOT_SMTP_PORT", "587", "Port of the SMTP server."),
@@ -121,6 +122,7 @@ class Settings:
     log_format: str = "text"
     restart_limit: int = 3
     startup_timeout: int = 180
+    replica_base_port: int = 8010
     shopify_api_key: Optional[str] = None
     shopify_api_secret: Optional[str] = None
     shopify_api_base_url: Optional[str] = None
@@ -218,6 +220,7 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         log_format=read.choice("TRULYBOT_LOG_FORMAT", "text", LOG_FORMATS),
         restart_limit=read.integer("TRULYBOT_RESTART_LIMIT", 3, minimum=0, maximum=100),
         startup_timeout=read.integer("TRULYBOT_STARTUP_TIMEOUT", 180, minimum=5, maximum=3600),
+        replica_base_port=read.integer("TRULYBOT_REPLICA_BASE_PORT", 8010, minimum=1, maximum=65000),
         shopify_api_key=read.optional("TRULYBOT_SHOPIFY_API_KEY"),
         shopify_api_secret=read.optional("TRULYBOT_SHOPIFY_API_SECRET"),
         shopify_api_base_url=read.optional_http_url("TRULYBOT_SHOPIFY_API_BASE_URL"),

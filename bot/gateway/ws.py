@@ -12,7 +12,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.services import activity
 from bot import appkeys
-from bot.api.metrics import TURNS, WS_SESSIONS
+from bot.api.metrics import RASA_TURN_SECONDS, TURNS, WS_SESSIONS
 from bot.gateway import handoff as live_handoff
 from bot.gateway.addresses import address_group, client_address, client_hash
 from bot.gateway.hub import Conversation
@@ -357,7 +357,8 @@ class Connection:
             try:
                 text = self.rasa_text(item)
                 shown = item["text"] if text.startswith("/") else None
-                replies = await self.gw.rasa().send(conversation.id, text, self.metadata(shown))
+                with RASA_TURN_SECONDS.time():
+                    replies = await self.gw.rasa().send(conversation.id, text, self.metadata(shown))
             except RasaUnavailable as exc:
                 logger.warning("Rasa unavailable for a widget turn: %s", exc)
                 TURNS.labels(outcome="unavailable").inc()

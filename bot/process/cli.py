@@ -95,6 +95,16 @@ def _seed_demo(settings) -> List[str]:
     return seed_demo(settings, _sessions(settings), _key_ring(settings))
 
 
+def _check_replica_prerequisites(settings) -> None:
+    """Several replicas share conversations only through Redis and need HAProxy in front."""
+    import shutil
+
+    if not settings.redis_url:
+        raise CommandError("--replicas needs TRULYBOT_REDIS_URL (Rasa lock store, push fan-out, rate limits shared by the replicas)")
+    if shutil.which("haproxy") is None:
+        raise CommandError("--replicas runs HAProxy in front of the replicas: install it (Debian: apt-get install haproxy)")
+
+
 # --- commands --------------------------------------------------------------------------------
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -118,7 +128,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     _upgrade_database(settings)
     emulators = settings.demo and not args.no_emulators
     widgets: List[str] = _seed_demo(settings) if settings.demo else []
-    specs = build_children(settings, model, PROJECT, emulators=emulators)
+    if args.replicas > 1:
+        _check_replica_prerequisites(settings)
+    specs = build_children(settings, model, PROJECT, emulators=emulators, replicas=args.replicas)
     try:
         check_ports(settings, specs)
     except Exception as exc:  # StartupError
@@ -133,10 +145,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     if settings.demo:
         parts.insert(0, f"widget demo {settings.public_url}/demo (widgets: {', '.join(widgets)})")
     parts += [f"rasa {settings.rasa_url}", f"actions {settings.actions_url}"]
+    if args.replicas > 1:
+        parts.append(f"{args.replicas} bot-service and Rasa replicas behind HAProxy")
     if emulators:
         parts += [f"{spec.name} {spec.health_url.rsplit('/__', 1)[0]}" for spec in specs if spec.name.endswith("-emulator")]
     banner = "TrulyBot is up: " + " | ".join(parts)
-    supervisor = Supervisor(specs, env, settings.restart_limit, settings.startup_timeout, banner, PROJECT)
+    supervisor = Supervisor(specs, env, settings.restart_limit, settings.startup_timeout, banner, PROJECT,
+                            log_format=settings.log_format)
     return asyncio.run(supervisor.run())
 
 
@@ -265,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="start and supervise the whole stack")
     up.add_argument("--no-emulators", action="store_true", help="do not start the store emulators in demo mode")
+    up.add_argument("--replicas", type=int, choices=(1, 2), default=1,
+                    help="bot-service and Rasa processes, behind HAProxy when 2 (deploy/haproxy.cfg; needs TRULYBOT_REDIS_URL)")
     up.set_defaults(func=cmd_up)
     sub.add_parser("serve", help="run the bot service only").set_defaults(func=cmd_serve)
     train = sub.add_parser("train", help="train the Rasa model when its inputs changed")

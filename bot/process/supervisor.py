@@ -2,8 +2,10 @@
 
 Children (each in its own process group, killed if the supervisor dies): the store emulators (demo
 mode), the action server, the Rasa server and the bot service. The supervisor waits until each answers
-its health URL, prints one line with the URLs, relays children's output with a name prefix, and keeps
-the last lines of each. When a child dies it says which and why; it restarts the child up to
+its health URL, prints one line with the URLs, relays children's output and keeps the last lines of
+each. Relayed lines are redacted; with ``TRULYBOT_LOG_FORMAT=json`` every line is one JSON object
+(a child's JSON line gets a ``process`` field, any other line is wrapped in one), otherwise each line
+gets a ``[name]`` prefix. When a child dies it says which and why; it restarts the child up to
 ``TRULYBOT_RESTART_LIMIT`` times, after that it stops everything — never a half-alive stack. SIGINT
 and SIGTERM stop every child within 10 s (SIGTERM, then SIGKILL).
 """
@@ -12,17 +14,20 @@ from __future__ import annotations
 import asyncio
 import collections
 import ctypes
+import json
 import os
 import signal
 import socket
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Deque, Dict, List, Optional, Sequence
+from typing import Deque, Dict, List, Optional, Sequence, Tuple
 
 import aiohttp
 
+from bot.core.logs import redact
 from bot.core.settings import Settings
 
 STOP_GRACE_SECONDS = 8.0
@@ -46,6 +51,9 @@ class ChildSpec:
     port: int
     port_variable: str
     env: Dict[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    # further (host, port, variable) the process binds, checked before start like ``port``
+    extra_binds: List[Tuple[str, int, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -81,8 +89,28 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def build_children(settings: Settings, model_path: Path, project: Path, emulators: bool) -> List[ChildSpec]:
-    """The child processes of the stack for ``settings``."""
+BALANCER_CONFIG = Path("deploy") / "haproxy.cfg"
+REPLICA_HOST = "127.0.0.1"
+# Rasa releases a conversation's lock after this many seconds when the Rasa process holding it died
+# (Rasa's default is 60 s); longer than any turn (the action server's store budget is 4.5 s).
+REPLICA_LOCK_LIFETIME_SECONDS = "8"
+
+
+def replica_ports(settings: Settings, index: int) -> "tuple[int, int]":
+    """(bot service port, Rasa port) of replica ``index`` (1-based) under ``trulybot up --replicas``."""
+    base = settings.replica_base_port + 2 * (index - 1)
+    return base, base + 1
+
+
+def build_children(settings: Settings, model_path: Path, project: Path, emulators: bool,
+                   replicas: int = 1) -> List[ChildSpec]:
+    """The child processes of the stack for ``settings``.
+
+    With ``replicas`` > 1: that many bot services and Rasa servers on loopback (ports from
+    ``TRULYBOT_REPLICA_BASE_PORT``), one action server, and HAProxy (``deploy/haproxy.cfg``) on
+    ``TRULYBOT_HOST:TRULYBOT_PORT`` for shoppers and on ``TRULYBOT_RASA_HOST:TRULYBOT_RASA_PORT`` for
+    the bot services' calls to Rasa.
+    """
     py = sys.executable
     specs: List[ChildSpec] = []
     if emulators:
@@ -101,68 +129,77 @@ def build_children(settings: Settings, model_path: Path, project: Path, emulator
             settings.actions_url + "/health",
             settings.actions_port,
             "TRULYBOT_ACTIONS_PORT",
+            host=settings.actions_host,
         )
     )
-    specs.append(
-        ChildSpec(
-            "rasa",
-            [
-                py, "-m", "rasa", "run",
-                "--model", str(model_path),
-                "--endpoints", str(project / "endpoints.yml"),
-                "--credentials", str(project / "credentials.yml"),
-                "--interface", settings.rasa_host,
-                "--port", str(settings.rasa_port),
-            ],
-            settings.rasa_url + "/webhooks/trulybot/health",
-            settings.rasa_port,
-            "TRULYBOT_RASA_PORT",
-        )
-    )
-    specs.append(
-        ChildSpec(
-            "bot",
-            [py, "-m", "bot.process.cli", "serve"],
-            f"{settings.public_url}/health/live" if settings.host in ("127.0.0.1", "localhost") else
-            f"http://127.0.0.1:{settings.port}/health/live",
-            settings.port,
-            "TRULYBOT_PORT",
-        )
-    )
+    rasa_argv = [py, "-m", "bot.rasa.serve", "run", "--model", str(model_path)]
+    bot_argv = [py, "-m", "bot.process.cli", "serve"]
+    if replicas <= 1:
+        specs.append(ChildSpec("rasa", rasa_argv + ["--interface", settings.rasa_host, "--port", str(settings.rasa_port)],
+                               settings.rasa_url + "/webhooks/trulybot/health", settings.rasa_port,
+                               "TRULYBOT_RASA_PORT", host=settings.rasa_host))
+        specs.append(ChildSpec("bot", bot_argv, f"http://{_local(settings.host)}:{settings.port}/health/live",
+                               settings.port, "TRULYBOT_PORT", host=settings.host))
+        return specs
+    trusted = ",".join([str(n) for n in settings.trusted_proxies] + [f"{REPLICA_HOST}/32"])
+    balancer_env = {"TRULYBOT_LB_PUBLIC": f"{settings.host}:{settings.port}",
+                    "TRULYBOT_LB_RASA": f"{settings.rasa_host}:{settings.rasa_port}"}
+    for index in range(1, replicas + 1):
+        bot_port, rasa_port = replica_ports(settings, index)
+        specs.append(ChildSpec(f"rasa-{index}", rasa_argv + ["--interface", REPLICA_HOST, "--port", str(rasa_port)],
+                               f"http://{REPLICA_HOST}:{rasa_port}/webhooks/trulybot/health", rasa_port,
+                               "TRULYBOT_REPLICA_BASE_PORT", env={"TICKET_LOCK_LIFETIME": REPLICA_LOCK_LIFETIME_SECONDS}))
+        specs.append(ChildSpec(f"bot-{index}", bot_argv, f"http://{REPLICA_HOST}:{bot_port}/health/live", bot_port,
+                               "TRULYBOT_REPLICA_BASE_PORT",
+                               env={"TRULYBOT_HOST": REPLICA_HOST, "TRULYBOT_PORT": str(bot_port),
+                                    "TRULYBOT_TRUSTED_PROXIES": trusted}))
+        balancer_env[f"TRULYBOT_BOT_{index}"] = f"{REPLICA_HOST}:{bot_port}"
+        balancer_env[f"TRULYBOT_RASA_{index}"] = f"{REPLICA_HOST}:{rasa_port}"
+    specs.append(ChildSpec("balancer", ["haproxy", "-f", str(project / BALANCER_CONFIG), "-db"],
+                           # /health through both frontends: a bot replica, and Rasa behind the Rasa frontend
+                           f"http://{_local(settings.host)}:{settings.port}/health", settings.port,
+                           "TRULYBOT_PORT", env=balancer_env, host=settings.host,
+                           extra_binds=[(settings.rasa_host, settings.rasa_port, "TRULYBOT_RASA_PORT")]))
     return specs
+
+
+def _local(host: str) -> str:
+    """Where this host reaches a service bound to ``host``."""
+    return "127.0.0.1" if host in ("0.0.0.0", "", "localhost") else (f"[{host}]" if ":" in host else host)
 
 
 def check_ports(settings: Settings, specs: Sequence[ChildSpec]) -> None:
     """Raise :class:`StartupError` naming the first port that is already taken."""
     seen: Dict[int, str] = {}
     for spec in specs:
-        if spec.port in seen:
-            raise StartupError(f"{spec.port_variable} and {seen[spec.port]} both use port {spec.port}: give each its own port")
-        seen[spec.port] = spec.port_variable
-        host = {"rasa": settings.rasa_host, "actions": settings.actions_host, "bot": settings.host}.get(spec.name, "127.0.0.1")
-        if not port_is_free(host, spec.port):
-            raise StartupError(
-                f"port {spec.port} ({spec.port_variable}) on {host} is already in use: stop what runs there or set {spec.port_variable}"
-            )
+        for host, port, variable in [(spec.host, spec.port, spec.port_variable), *spec.extra_binds]:
+            if port in seen:
+                raise StartupError(f"{variable} and {seen[port]} both use port {port}: give each its own port")
+            seen[port] = variable
+            if not port_is_free(host, port):
+                raise StartupError(
+                    f"port {port} ({variable}) on {host} is already in use: stop what runs there or set {variable}"
+                )
 
 
 class Supervisor:
     """Runs the children of the stack until a signal or an unrecoverable failure."""
 
     def __init__(self, specs: Sequence[ChildSpec], base_env: Dict[str, str], restart_limit: int,
-                 startup_timeout: float, banner: str, cwd: Path) -> None:
+                 startup_timeout: float, banner: str, cwd: Path, log_format: str = "text") -> None:
         self.children = [Child(spec) for spec in specs]
         self.base_env = base_env
         self.restart_limit = restart_limit
         self.startup_timeout = startup_timeout
         self.banner = banner
         self.cwd = cwd
+        self.log_format = log_format
         self._stopping = asyncio.Event()
         self._exit_code = 0
 
     def say(self, message: str) -> None:
         """A supervisor line on stdout."""
-        print(f"[trulybot] {message}", flush=True)
+        print(relay_line("trulybot", message, self.log_format), flush=True)
 
     async def _start(self, child: Child) -> None:
         env = {**self.base_env, **child.spec.env}
@@ -185,7 +222,7 @@ class Supervisor:
                 return
             text = line.decode("utf-8", "replace").rstrip()
             child.tail.append(text)
-            print(f"[{child.spec.name}] {text}", flush=True)
+            print(relay_line(child.spec.name, text, self.log_format), flush=True)
 
     async def _healthy(self, session: aiohttp.ClientSession, child: Child) -> bool:
         try:
@@ -301,6 +338,22 @@ class Supervisor:
                 await asyncio.wait([child.relay], timeout=1)
         if running:
             self.say("all processes stopped")
+
+
+def relay_line(process: str, text: str, log_format: str) -> str:
+    """One line of ``process``'s output as the supervisor prints it (redacted, one line per event)."""
+    text = redact(text)
+    if log_format != "json":
+        return f"[{process}] {text}"
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        payload = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "level": "INFO",
+                   "logger": "stdout", "message": text}
+    payload.setdefault("process", process)
+    return json.dumps(payload, ensure_ascii=False)
 
 
 def _signal_group(process: asyncio.subprocess.Process, sig: int) -> None:

@@ -234,7 +234,10 @@ class TrulyBotChannel(InputChannel):
             if not isinstance(sender, str) or not sender or not isinstance(limit, int):
                 return response.json({"error": "bad_request"}, status=400)
             agent = request.app.ctx.agent
-            tracker = await agent.tracker_store.retrieve(sender)
+            # Under the conversation's lock: a turn still in progress (perhaps sent by another bot
+            # service replica whose socket just closed) is either in the history or not yet started.
+            async with agent.lock_store.lock(sender):
+                tracker = await agent.tracker_store.retrieve(sender)
             if tracker is None:
                 return response.json({"events": []})
             events = [e.as_dict() for e in tracker.events]

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
 
+from bot.core.logs import add_redaction_to_all_handlers
 from bot.core.settings import load_settings
 
 
@@ -21,6 +22,7 @@ class SettingsSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQL tracker store pointed at ``TRULYBOT_TRACKER_STORE_URL``."""
 
     def __init__(self, domain: Any = None, host: Optional[str] = None, event_broker: Any = None, **kwargs: Any) -> None:
+        add_redaction_to_all_handlers()  # a plain `rasa run` / `rasa shell` logs redacted too
         url = load_settings().tracker_store_url
         if url.startswith("sqlite:///"):
             from pathlib import Path
