@@ -39,7 +39,7 @@ class ActionAskOrderNumber(_Ask):
 
 
 class ActionAskEmail(_Ask):
-    """Ask for the email (or postcode) that verifies the order."""
+    """Ask for the email that verifies the order."""
 
     slot = "email"
 
@@ -48,3 +48,9 @@ class ActionAskPostcode(_Ask):
     """Ask for the billing postcode."""
 
     slot = "postcode"
+
+
+class ActionAskSecondFact(_Ask):
+    """Ask for the billing last name or phone digits (stores that hide emails)."""
+
+    slot = "second_fact"

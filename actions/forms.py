@@ -1,9 +1,11 @@
-"""Validation of the order-lookup form (order number, then email or billing postcode).
+"""Validation of the order-lookup form (order number, then the email on the order; where the store
+hides emails, the billing postcode and a second fact: billing last name or phone digits).
 
 Slots use custom mappings: this action extracts them from the latest message's entities on every
 turn of the form, including the message that activated it, so a shopper can give everything at once
 ("where is #1001, jane@example.com"), correct a value ("sorry, it's 1002"), or answer the email
 question with a postcode. A bare number typed when the email was asked is taken as a postcode.
+The second fact has no entity: the whole answer to its question is taken.
 """
 from __future__ import annotations
 
@@ -17,10 +19,10 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.asks import render_for
-from actions.slot_values import clean_email, clean_order_number, clean_postcode, is_bare_number
+from actions.slot_values import clean_email, clean_order_number, clean_postcode, clean_second_fact, is_bare_number
 from plugins.text import order_number_matches
 
-FORM_SLOTS = ("order_number", "email", "postcode")
+FORM_SLOTS = ("order_number", "email", "postcode", "second_fact")
 POSTCODE_WORDS = re.compile(r"\b(zip|postcode|post code|postal)\b", re.IGNORECASE)
 
 
@@ -45,8 +47,8 @@ class ValidateOrderLookupForm(FormValidationAction):
             return ["order_number"]
         if not number and tracker.get_slot("email") and tracker.get_slot("postcode"):
             return ["email", "postcode"]  # no number: list the shopper's recent orders
-        if tracker.get_slot("postcode"):
-            return ["order_number", "postcode"]
+        if tracker.get_slot("email_hidden"):
+            return ["order_number", "postcode", "second_fact"]  # the store hides emails
         return ["order_number", "email"]
 
     async def next_requested_slot(
@@ -66,10 +68,14 @@ class ValidateOrderLookupForm(FormValidationAction):
         email = latest_entity(tracker, "email")
         postcode = latest_entity(tracker, "postcode")
         asked = tracker.get_slot("requested_slot")
+        wants_postcode = asked == "postcode" or (tracker.get_slot("email_hidden") and not tracker.get_slot("postcode"))
         if number is not None and email is None and postcode is None and tracker.get_slot("order_number") and (
-            asked == "postcode" or (asked == "email" and (is_bare_number(text) or POSTCODE_WORDS.search(text)))
+            wants_postcode or (asked == "email" and (is_bare_number(text) or POSTCODE_WORDS.search(text)))
         ):
             postcode, number = number, None  # "90210" / "the zip is 90210" answering "email or postcode?"
+        if asked == "second_fact" and email is None and clean_second_fact(text) is not None:
+            found["second_fact"] = text.strip()  # "Chen" / "0100": no entity for these
+            number = postcode = None
         if number is not None:
             found["order_number"] = number
         if email is not None:
@@ -106,3 +112,6 @@ class ValidateOrderLookupForm(FormValidationAction):
 
     def validate_postcode(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         return {"postcode": clean_postcode(value)}
+
+    def validate_second_fact(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        return {"second_fact": clean_second_fact(value)}

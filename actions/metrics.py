@@ -21,3 +21,8 @@ STORE_ERRORS = Counter(
     "trulybot_actions_store_errors_total", "Store calls that failed, by platform and reason",
     ["platform", "reason"], registry=REGISTRY,
 )
+FAILURE_BUDGET_EXCEEDED = Counter(
+    "trulybot_actions_lookup_failure_budget_exceeded_total",
+    "Times a store's failed order verifications passed the hourly budget (someone may be guessing)",
+    ["platform"], registry=REGISTRY,
+)

@@ -23,7 +23,7 @@ from actions.lookup import LISTED, LookupRequest, OrderLookup
 from actions.metadata import message_metadata
 from actions.render import render
 from actions.runtime import Runtime, get_runtime
-from actions.slot_values import clean_email, clean_order_number, clean_postcode
+from actions.slot_values import clean_email, clean_order_number, clean_postcode, clean_second_fact
 from actions.store_access import StoreContext, resolve_store
 from bot.services import activity
 from plugins.text import order_number_matches
@@ -35,7 +35,7 @@ HANDOFF_BUTTONS = [
     {"title": "No thanks", "payload": "/deny"},
 ]
 NO_STORE_TEXT = "Sorry, I can't look anything up from this chat right now. Please contact the store directly."
-CLEARED = [SlotSet("email", None), SlotSet("postcode", None)]
+CLEARED = [SlotSet("email", None), SlotSet("postcode", None), SlotSet("second_fact", None)]
 
 
 def _client(tracker: Tracker) -> Optional[str]:
@@ -77,6 +77,7 @@ class ActionLookupOrder(Action):
             email=clean_email(tracker.get_slot("email")),
             postcode=clean_postcode(tracker.get_slot("postcode")),
             verified_order=tracker.get_slot("verified_order"),
+            second_fact=clean_second_fact(tracker.get_slot("second_fact")),
         )
         if not request.order_number and not (request.email and request.postcode):
             dispatcher.utter_message(text=_say(runtime, store, "ask_order_number"))
@@ -92,6 +93,9 @@ class ActionLookupOrder(Action):
         if result.outcome == LISTED:
             return events  # keep email and postcode: the shopper picks one of the listed orders next
         events += CLEARED
+        if result.email_hidden:
+            events.append(SlotSet("email_hidden", True))
+            return events  # keep the order number: the form asks for the postcode and a second detail next
         if result.verified_order:
             events += [SlotSet("verified_order", result.verified_order), SlotSet("order_number", result.verified_order)]
         else:

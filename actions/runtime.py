@@ -2,18 +2,20 @@
 
 Settings, the app database, the credential key ring (decryption happens only here, in the action
 server, only for the store of the current conversation), the shared store HTTP client and the
-verification-attempt counter.
+verification-attempt counter with its limits.
 """
 from __future__ import annotations
 
+import asyncio
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Awaitable, Callable, Optional
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.attempts import AttemptCounter, make_attempt_counter
+from actions.attempts import AttemptCounter, Limits, make_attempt_counter
+from actions.timing import FailureTiming
 from bot.core.crypto import KeyRing, load_key_ring
 from bot.core.db import make_engine, make_sessionmaker
 from bot.core.settings import Settings, load_settings
@@ -30,6 +32,13 @@ class Runtime:
     ring: KeyRing
     http: StoreHttpClient
     attempts: AttemptCounter
+    limits: Limits = field(default_factory=Limits)
+    #: seconds a lookup may spend with the store: the shopper gets an answer within 5 s
+    lookup_budget_seconds: float = 4.5
+    #: fetch durations of failed lookups, to pad them to the same time
+    failure_timing: FailureTiming = field(default_factory=FailureTiming)
+    #: how padding waits (tests record it instead)
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     @property
     def templates_dir(self) -> Path:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot import appkeys
 from bot.core.db import ping
+from bot.gateway.addresses import FORWARDING
 from bot.rasa.client import RasaUnavailable
 
 CHECK_TIMEOUT = 3.0
@@ -57,6 +58,9 @@ async def health(request: web.Request) -> web.Response:
     body: Dict[str, Any] = {"status": "ok" if not failing else "error", "components": components}
     if failing:
         body["failing"] = failing
+    watch = app.get(FORWARDING)
+    if watch is not None and watch.warning:
+        body["warnings"] = [watch.warning]  # reported, not failing: the service still works
     return web.json_response(body, status=200 if not failing else 503, headers={"Cache-Control": "no-store"})
 
 

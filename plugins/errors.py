@@ -54,13 +54,23 @@ class RateLimited(PlatformError):
         self.retry_after = retry_after
 
 
-class OrderNotFound(PlatformError):
+class _Unseen(PlatformError):
+    """An order the plugin could not return. ``customer_data_hidden`` says whether this store hides
+    customer emails (Shopify protected customer data), so the caller can ask for the same details
+    it would ask for an order that exists."""
+
+    def __init__(self, message: str = "", *, customer_data_hidden: bool = False, platform: Optional[str] = None) -> None:
+        super().__init__(message, platform=platform)
+        self.customer_data_hidden = customer_data_hidden
+
+
+class OrderNotFound(_Unseen):
     """No order with that number (or for that email) exists in the store."""
 
     code = "order_not_found"
 
 
-class OrderNotVisible(PlatformError):
+class OrderNotVisible(_Unseen):
     """The order may exist but the app cannot see it (e.g. Shopify orders older than 60 days
     without the ``read_all_orders`` scope). Never tell the shopper it does not exist.
 

@@ -4,6 +4,11 @@ Platform plugins turn their store's payloads into these dataclasses; actions and
 never see platform payloads. Verification fields (``email``, ``billing_postcode``) are kept for
 :meth:`Order.matches_email` / :meth:`Order.matches_postcode` and never leave through
 :meth:`Order.to_public_dict`.
+
+Verification rule (:meth:`Order.verify`): the email on the order must match. Only when the store
+hides the email (``customer_data_redacted``, Shopify protected customer data) does the billing
+postcode stand in, and then together with a second fact: the billing last name or the last digits
+of the order's phone number. A postcode alone never verifies: thousands of orders share one.
 """
 from __future__ import annotations
 
@@ -14,7 +19,10 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar, Dict, List, Optional, Tuple, Union
 
-from plugins.text import normalize_email, normalize_postcode
+from plugins.text import looks_like_phone_digits, normalize_email, normalize_last_name, normalize_postcode, phone_digits
+
+#: fewest trailing phone digits accepted as a second fact
+MIN_PHONE_DIGITS = 4
 
 
 class OrderStatus(str, Enum):
@@ -126,8 +134,9 @@ class Order:
     ``number`` is the number as the store displays it, without ``#`` (``"1001"``,
     ``"WC-5521"``). ``status`` is the normalized state, ``status_label`` the platform's own words.
     ``email`` / ``billing_postcode`` are verification fields: never displayed, never logged.
-    ``customer_data_redacted`` is true when the store hid the email (Shopify protected customer
-    data): verify with the postcode then.
+    ``billing_last_name`` and ``phone`` (digits only) are the second facts that go with the postcode
+    when ``customer_data_redacted`` is true (the store hid the email: Shopify protected customer
+    data); see :meth:`verify`.
     """
 
     platform: str
@@ -147,15 +156,19 @@ class Order:
     status_page_url: Optional[str] = None
     email: Optional[str] = field(default=None, repr=False)
     billing_postcode: Optional[str] = field(default=None, repr=False)
+    billing_last_name: Optional[str] = field(default=None, repr=False)
+    phone: Optional[str] = field(default=None, repr=False)
     customer_data_redacted: bool = False
     cancelled_at: Optional[datetime] = None
 
     #: fields that must never be rendered, logged or sent to the widget
-    PRIVATE_FIELDS: ClassVar[Tuple[str, ...]] = ("email", "billing_postcode", "platform_id")
+    PRIVATE_FIELDS: ClassVar[Tuple[str, ...]] = ("email", "billing_postcode", "billing_last_name", "phone", "platform_id")
 
     def __post_init__(self) -> None:
         self.email = normalize_email(self.email) if self.email else None
         self.billing_postcode = normalize_postcode(self.billing_postcode) if self.billing_postcode else None
+        self.billing_last_name = normalize_last_name(self.billing_last_name)
+        self.phone = phone_digits(self.phone)
 
     # -- verification -------------------------------------------------------------------------
     def matches_email(self, email: Optional[str]) -> bool:
@@ -166,15 +179,30 @@ class Order:
         """Compare with the billing postcode, ignoring case, spaces and hyphens (constant time)."""
         return _same(self.billing_postcode, normalize_postcode(postcode))
 
+    def matches_second_fact(self, fact: Optional[str]) -> bool:
+        """The billing last name (case, accents and spacing ignored), or at least
+        :data:`MIN_PHONE_DIGITS` trailing digits of the order's phone number (constant time)."""
+        if looks_like_phone_digits(fact):
+            digits = phone_digits(fact) or ""
+            if len(digits) < MIN_PHONE_DIGITS or not self.phone:
+                return False
+            return _same(self.phone[-len(digits):], digits)
+        return _same(self.billing_last_name, normalize_last_name(fact))
+
+    def verify(self, email: Optional[str] = None, postcode: Optional[str] = None, second_fact: Optional[str] = None) -> bool:
+        """Do the shopper's details prove they placed this order? (rule in the module docstring)"""
+        if not self.customer_data_redacted:
+            return self.matches_email(email)
+        return self.matches_postcode(postcode) and self.matches_second_fact(second_fact)
+
     @property
     def verification_methods(self) -> Tuple[str, ...]:
-        """Which of ``"email"``, ``"postcode"`` can verify this order."""
-        methods = []
-        if self.email:
-            methods.append("email")
-        if self.billing_postcode:
-            methods.append("postcode")
-        return tuple(methods)
+        """How this order can be verified: ``("email",)``, or ``("postcode", "last_name"/"phone")``
+        when the store hides the email (empty when it cannot be verified at all)."""
+        if not self.customer_data_redacted:
+            return ("email",) if self.email else ()
+        second = tuple(name for name, value in (("last_name", self.billing_last_name), ("phone", self.phone)) if value)
+        return ("postcode",) + second if self.billing_postcode and second else ()
 
     # -- output -------------------------------------------------------------------------------
     @property

@@ -155,6 +155,36 @@ def normalize_postcode(value: Any) -> Optional[str]:
     return text
 
 
+_PHONE_CHARS = re.compile(r"^[\d\s+\-().]+$")
+
+
+def phone_digits(value: Any) -> Optional[str]:
+    """The ASCII digits of a phone number (``"+1 (415) 555-0100"`` → ``"14155550100"``), else ``None``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    digits = "".join(ch for ch in unicodedata.normalize("NFKC", value) if ch.isascii() and ch.isdigit())
+    return digits or None
+
+
+def looks_like_phone_digits(value: Any) -> bool:
+    """True for text made only of digits and phone punctuation (``"0100"``, ``"555-0100"``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return True
+    return isinstance(value, str) and bool(_PHONE_CHARS.match(unicodedata.normalize("NFKC", value).strip() or "x"))
+
+
+def normalize_last_name(value: Any) -> Optional[str]:
+    """A surname for comparison: NFKD without accents, letters only, upper case
+    (``"García-López"`` → ``"GARCIALOPEZ"``), else ``None``."""
+    if not isinstance(value, str) or len(value) > 100:
+        return None
+    decomposed = unicodedata.normalize("NFKD", _strip_controls(value))
+    letters = "".join(ch for ch in decomposed if ch.isalpha()).upper()
+    return letters or None
+
+
 def parse_datetime(value: Any, *, assume_utc: bool = True) -> Optional[datetime]:
     """An aware datetime from an ISO 8601 string (``Z`` accepted), else ``None``.
 

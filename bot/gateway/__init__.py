@@ -11,6 +11,7 @@ from typing import AsyncIterator, Optional
 from aiohttp import WSCloseCode, web
 
 from bot import appkeys
+from bot.gateway.addresses import FORWARDING, ForwardingWatch, startup_warning
 from bot.gateway.config import LIMITS, GatewayLimits
 from bot.gateway.push import PUSH_VERIFIER, push_handler
 from bot.gateway.state import GATEWAY, Gateway
@@ -59,9 +60,18 @@ async def _close_sockets(app: web.Application) -> None:
             pass
 
 
+async def _warn_about_proxies(app: web.Application) -> None:
+    settings = app[appkeys.SETTINGS]
+    warning = startup_warning(settings.host, settings.trusted_proxies)
+    if warning:
+        logging.getLogger(__name__).warning(warning)
+
+
 def setup_gateway(app: web.Application, limits: Optional[GatewayLimits] = None) -> None:
     """Register the gateway's routes and lifecycle on the bot service application."""
     app[LIMITS] = limits or GatewayLimits()
+    app[FORWARDING] = ForwardingWatch()
+    app.on_startup.append(_warn_about_proxies)
     app[WIDGET_SCRIPT] = Asset.load(WIDGET_DIR / "widget.js")
     app.cleanup_ctx.append(_gateway_ctx)
     app.on_shutdown.append(_close_sockets)

@@ -14,7 +14,7 @@ from bot.services import activity
 from bot import appkeys
 from bot.api.metrics import RASA_TURN_SECONDS, TURNS, WS_SESSIONS
 from bot.gateway import handoff as live_handoff
-from bot.gateway.addresses import address_group, client_address, client_hash
+from bot.gateway.addresses import FORWARDING, address_group, client_address, client_hash
 from bot.gateway.hub import Conversation
 from bot.gateway.ratelimit import SlidingWindow
 from bot.gateway.state import GATEWAY, Gateway
@@ -333,7 +333,7 @@ class Connection:
             "platform": self.store.platform,
             "store_name": self.store.name,
             "locale": self.locale,
-            "client": client_hash(self.gw.session_secret, self.address),
+            "client": client_hash(self.gw.session_secret, address_group(self.address)),
             "session": {"issued_at": self.issued_at, "resumed": self.resumed},
         }
         if shown_text:
@@ -392,6 +392,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         return web.json_response({"error": "bad_request", "message": "this endpoint is a websocket"}, status=400)
     await ws.prepare(request)
+    request.app[FORWARDING].note(request, settings.trusted_proxies)
     address = client_address(request, settings.trusted_proxies)
     if gateway.connections.get(address, 0) >= limits.connections_per_address:
         frame = _error("too_many_connections", "too many chat connections from your address")

@@ -65,6 +65,13 @@ def _error_code(error: Any) -> Optional[str]:
     return None
 
 
+def _probe_hides_email(data: Dict[str, Any]) -> bool:
+    """True when the newest order came back without its email (redacted as ``null``)."""
+    probe = data.get("emailProbe")
+    nodes = probe.get("nodes") if isinstance(probe, dict) else None
+    return isinstance(nodes, list) and bool(nodes) and isinstance(nodes[0], dict) and nodes[0].get("email") is None
+
+
 class ShopifyPlatform(Platform):
     """Shopify store through the Admin GraphQL API.
 
@@ -284,13 +291,15 @@ class ShopifyPlatform(Platform):
             variants.append(typed.lstrip("0"))
         names = [n for v in variants for n in (f"#{v}", v)]
         search = " OR ".join(f"name:{search_quote(n)}" for n in names)
-        data, redacted = await self._graphql("TrulyBotFindOrders", queries.FIND_ORDERS, {"query": search, "first": 3})
+        data, redacted = await self._graphql("TrulyBotGetOrder", queries.GET_ORDER, {"query": search, "first": 3})
         for order in self._orders(data, redacted):
             if order_number_matches(typed, order.number):
                 return order
+        hidden = redacted or _probe_hides_email(data)
         if not self._read_all_orders(data):
-            raise OrderNotVisible(f"order not among the last {VISIBILITY_DAYS} days the app may read", platform=PLATFORM)
-        raise OrderNotFound("no order with that number", platform=PLATFORM)
+            raise OrderNotVisible(f"order not among the last {VISIBILITY_DAYS} days the app may read",
+                                  customer_data_hidden=hidden, platform=PLATFORM)
+        raise OrderNotFound("no order with that number", customer_data_hidden=hidden, platform=PLATFORM)
 
     async def find_orders(self, email: str, limit: int = 5) -> List[Order]:
         """Recent orders for ``email`` (at most :data:`MAX_FIND`). On a shop where the app lacks

@@ -120,7 +120,8 @@ def _address(address: Any, gid: str) -> Optional[Dict[str, Any]]:
     if not isinstance(address, dict):
         return None
     return {
-        "id": gid, "zip": address.get("zip"), "city": address.get("city"), "province": address.get("province"),
+        "id": gid, "zip": address.get("zip"), "firstName": address.get("first_name"), "lastName": address.get("last_name"),
+        "phone": address.get("phone"), "city": address.get("city"), "province": address.get("province"),
         "provinceCode": address.get("province_code"), "country": address.get("country"), "countryCodeV2": address.get("country_code"),
     }
 
@@ -236,6 +237,7 @@ class ShopifyState:
             "closed": bool(order.get("closed_at")),
             "closedAt": _iso(order.get("closed_at")),
             "email": email,
+            "phone": order.get("phone") if isinstance(order.get("phone"), str) else None,
             "test": bool(order.get("test")),
             "displayFinancialStatus": fin.upper() if fin in FINANCIAL else None,
             "displayFulfillmentStatus": display_ful,
@@ -463,12 +465,13 @@ def _objects(data: Any) -> int:
 
 
 def _email_denials(data: Any, path: Optional[List[Any]] = None) -> List[Dict[str, Any]]:
-    """ACCESS_DENIED errors for every ``email`` field in ``data`` (protected customer data)."""
+    """ACCESS_DENIED errors for every order ``email`` field in ``data``, whatever alias the query
+    gave the orders connection (protected customer data)."""
     path = path or []
     found: List[Dict[str, Any]] = []
     if isinstance(data, dict):
         for key, value in data.items():
-            if key == "email" and path and path[0] == "orders":
+            if key == "email" and path and path[0] not in ("shop", "currentAppInstallation"):
                 found.append({
                     "message": "This app is not approved to access the Order object's email field. See https://shopify.dev/docs/apps/launch/protected-customer-data for more details.",
                     "path": path + [key], "extensions": {"code": "ACCESS_DENIED"},

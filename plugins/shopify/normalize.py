@@ -177,6 +177,8 @@ def order_from_node(node: Any, *, email_redacted: bool = False) -> Order:
     billing = node.get("billingAddress") if isinstance(node.get("billingAddress"), dict) else {}
     shipping = node.get("shippingAddress") if isinstance(node.get("shippingAddress"), dict) else {}
     postcode = billing.get("zip") or shipping.get("zip")
+    last_name = billing.get("lastName") or shipping.get("lastName")
+    phone = node.get("phone") or billing.get("phone") or shipping.get("phone")
     email = node.get("email") if isinstance(node.get("email"), str) else None
     currency = node.get("currencyCode")
     created = parse_datetime(node.get("createdAt"))
@@ -199,6 +201,8 @@ def order_from_node(node: Any, *, email_redacted: bool = False) -> Order:
         status_page_url=clean_url(node.get("statusPageUrl")),
         email=email,
         billing_postcode=postcode if isinstance(postcode, str) else None,
+        billing_last_name=last_name if isinstance(last_name, str) else None,
+        phone=phone if isinstance(phone, str) else None,
         customer_data_redacted=email_redacted or email is None,
         cancelled_at=cancelled_at,
     )

@@ -10,6 +10,7 @@ fragment OrderFields on Order {
   updatedAt
   cancelledAt
   email
+  phone
   displayFinancialStatus
   displayFulfillmentStatus
   currencyCode
@@ -17,8 +18,8 @@ fragment OrderFields on Order {
   totalShippingPriceSet { shopMoney { amount currencyCode } }
   totalTaxSet { shopMoney { amount currencyCode } }
   totalPriceSet { shopMoney { amount currencyCode } }
-  billingAddress { zip }
-  shippingAddress { zip }
+  billingAddress { zip lastName phone }
+  shippingAddress { zip lastName phone }
   statusPageUrl
   lineItems(first: 20) {
     nodes {
@@ -59,6 +60,21 @@ query TrulyBotFindOrders($query: String!, $first: Int!) {
     + ORDER_FIELDS
 )
 
+#: one order by name; ``emailProbe`` (the newest order's email) tells in the same request whether
+#: the shop hides customer emails from the app, also when no order has that name
+GET_ORDER = (
+    """
+query TrulyBotGetOrder($query: String!, $first: Int!) {
+  orders(first: $first, query: $query, sortKey: CREATED_AT, reverse: true) {
+    nodes { ...OrderFields }
+  }
+  emailProbe: orders(first: 1, sortKey: CREATED_AT, reverse: true) { nodes { email } }
+  currentAppInstallation { accessScopes { handle } }
+}
+"""
+    + ORDER_FIELDS
+)
+
 #: connection check
 SHOP = """
 query TrulyBotShop {
@@ -73,4 +89,4 @@ query TrulyBotShop {
 }
 """
 
-ALL_QUERIES = {"TrulyBotFindOrders": FIND_ORDERS, "TrulyBotShop": SHOP}
+ALL_QUERIES = {"TrulyBotFindOrders": FIND_ORDERS, "TrulyBotGetOrder": GET_ORDER, "TrulyBotShop": SHOP}

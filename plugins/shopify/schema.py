@@ -74,6 +74,9 @@ type MoneyBag {
 type MailingAddress {
   id: ID!
   zip: String
+  firstName: String
+  lastName: String
+  phone: String
   city: String
   province: String
   provinceCode: String
@@ -152,6 +155,7 @@ type Order {
   closed: Boolean!
   closedAt: DateTime
   email: String
+  phone: String
   test: Boolean!
   displayFinancialStatus: OrderDisplayFinancialStatus
   displayFulfillmentStatus: OrderDisplayFulfillmentStatus!

@@ -221,4 +221,6 @@ def order_from_payload(payload: Any, *, store_url: str = "", options: Optional[M
         status_page_url=status_page,
         email=billing.get("email") if isinstance(billing.get("email"), str) else None,
         billing_postcode=billing.get("postcode") if isinstance(billing.get("postcode"), (str, int)) else None,
+        billing_last_name=billing.get("last_name") if isinstance(billing.get("last_name"), str) else None,
+        phone=billing.get("phone") if isinstance(billing.get("phone"), str) else None,
     )

@@ -15,15 +15,15 @@ def test_dates_and_money():
 
 
 def test_values_are_data_never_template_source():
-    text = render("order_not_visible", number="{{ 7*7 }}")
+    text = render("request_recorded", kind_label="return", number="{{ 7*7 }}")
     assert "{{ 7*7 }}" in text and "49" not in text
 
 
 def test_markup_in_values_is_escaped_then_delivered_as_plain_text():
     env = environment(None, "", "en")
-    raw = env.get_template("order_not_visible.j2").render(number="<script>x</script>")
+    raw = env.get_template("request_recorded.j2").render(kind_label="return", number="<script>x</script>")
     assert "<script>" not in raw and "&lt;script&gt;" in raw
-    assert "<script>x</script>" in render("order_not_visible", number="<script>x</script>")  # textContent in the widget
+    assert "<script>x</script>" in render("request_recorded", kind_label="return", number="<script>x</script>")  # textContent in the widget
 
 
 def test_store_override_wins_per_locale(tmp_path):
