@@ -101,7 +101,7 @@ def _plain_reason(store: StoreContext, exc: BaseException, budget: float) -> str
     if isinstance(exc, RateLimited):
         return f"{name} rate-limited order lookups"
     if isinstance(exc, asyncio.TimeoutError):
-        return f"{name} did not answer within {budget:.0f} s"
+        return f"{name} did not answer within {budget:g} s"
     if isinstance(exc, MalformedResponse):
         return f"{name} sent an order response TrulyBot could not read"
     if isinstance(exc, StoreUnreachable):

@@ -18,6 +18,7 @@ from bot.services.credentials import set_credentials
 from plugins.emulation.faults import FAULTS_KEY
 from plugins.http import StoreHttpClient
 from plugins.netguard import AddressPolicy
+from plugins.shopify import emulator as shopify_emulator
 from plugins.woocommerce import emulator as woo_emulator
 
 SHOP_B_ORDER = {
@@ -25,6 +26,9 @@ SHOP_B_ORDER = {
     "date_created": "2026-11-01T10:00:00", "date_modified": "2026-11-02T10:00:00",
     "billing": {"email": "bob@other.example", "postcode": "10001"}, "shipping": {}, "line_items": [], "meta_data": [],
 }
+
+#: a look-alike number in the same store: verifying 7001 must never unlock it
+SHOP_B_TWIN = dict(SHOP_B_ORDER, id=7002, number="EU7001", billing={"email": "eve@other.example", "postcode": "99999"})
 
 
 @dataclass
@@ -36,9 +40,11 @@ class StoreFixture:
 
 @pytest.fixture()
 async def stores(aiohttp_server, tmp_path) -> Dict[str, StoreFixture]:
-    """Two WooCommerce stores (A: the demo seed, B: one other order) in a fresh database."""
+    """Two WooCommerce stores (A: the demo seed, B: order 7001 and its look-alike EU7001) and a Shopify store that hides
+    customer emails (S: the demo seed, app without read_all_orders) in a fresh database."""
     server_a = await aiohttp_server(woo_emulator.create_app())
-    server_b = await aiohttp_server(woo_emulator.create_app([SHOP_B_ORDER]))
+    server_b = await aiohttp_server(woo_emulator.create_app([SHOP_B_ORDER, SHOP_B_TWIN]))
+    server_s = await aiohttp_server(shopify_emulator.create_app(redact_email="null", read_all_orders=False))
     url = f"sqlite:///{tmp_path}/app.db"
     upgrade(url)
     sessions = make_sessionmaker(make_engine(url))
@@ -57,6 +63,14 @@ async def stores(aiohttp_server, tmp_path) -> Dict[str, StoreFixture]:
             session.add(store)
             session.flush()
             out[name] = StoreFixture(store.id, store.widget_id, server)
+        store = StoreIntegration(user_id=merchant.id, platform="shopify", widget_id="store-s", display_name="Shop S",
+                                 store_url=str(server_s.make_url("")).rstrip("/"), shop_domain=shopify_emulator.DEMO_SHOP_DOMAIN,
+                                 config={})
+        set_credentials(store, ring, {"access_token": shopify_emulator.DEMO_ACCESS_TOKEN})
+        store.widget = WidgetConfig(policies={})
+        session.add(store)
+        session.flush()
+        out["S"] = StoreFixture(store.id, store.widget_id, server_s)
     settings = load_settings({"TRULYBOT_DATA_DIR": str(tmp_path), "TRULYBOT_DATABASE_URL": url})
     http = StoreHttpClient(max_retries=1, backoff_base=0.01, backoff_max=0.05, policy=AddressPolicy.for_tests())
     runtime = Runtime(settings=settings, sessions=sessions, ring=ring, http=http,
@@ -95,7 +109,8 @@ def make_tracker(
                 "client": client} if store else {}
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.99},
               "entities": [dict(e) for e in (entities or [])], "metadata": metadata}
-    all_slots = {"order_number": None, "email": None, "postcode": None, "verified_order": None, "requested_slot": None}
+    all_slots = {"order_number": None, "email": None, "postcode": None, "second_fact": None, "email_hidden": None,
+                 "verified_order": None, "requested_slot": None}
     all_slots.update(slots or {})
     return Tracker(sender, all_slots, latest, events or [{"event": "user", "text": text, "parse_data": latest}],
                    False, None, {"name": active_loop} if active_loop else {}, "action_listen")

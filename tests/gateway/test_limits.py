@@ -4,8 +4,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
+import logging
 
 from bot.gateway import GatewayLimits
+from bot.gateway.addresses import FORWARDING, address_group, startup_warning
 from tests.gateway.conftest import SESSION_SECRET
 from tests.gateway.helpers import WidgetSocket
 
@@ -47,6 +50,48 @@ async def test_forwarded_for_is_ignored_from_untrusted_peers(aiohttp_client, mak
     await sock.ask("hi")
     expected = hmac.new(SESSION_SECRET.encode(), b"127.0.0.1", hashlib.sha256).hexdigest()
     assert fake_rasa.calls[-1]["metadata"]["client"] == expected
+
+
+async def test_ipv6_clients_count_by_their_64_network(aiohttp_client, make_app, fake_rasa):
+    trusted = await aiohttp_client(make_app(TRULYBOT_TRUSTED_PROXIES="127.0.0.0/8"))
+    for address in ("2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe", "2001:db8:1:3::1", "::ffff:203.0.113.5"):
+        sock = await WidgetSocket.connect(trusted, headers={"X-Forwarded-For": address})
+        await sock.hello()
+        await sock.ask("hi")
+    clients = [c["metadata"]["client"] for c in fake_rasa.calls]
+    expected = [hmac.new(SESSION_SECRET.encode(), group.encode(), hashlib.sha256).hexdigest()
+                for group in ("2001:db8:1:2::/64", "2001:db8:1:2::/64", "2001:db8:1:3::/64", "203.0.113.5")]
+    assert clients == expected
+
+
+def test_address_groups():
+    assert address_group("203.0.113.9") == "203.0.113.9"
+    assert address_group("2001:DB8::abcd") == "2001:db8::/64"
+    assert address_group("[2001:db8::1]") == "2001:db8::/64"
+    assert address_group("unknown") == "unknown"
+
+
+async def test_untrusted_forwarded_for_is_reported_in_health_without_failing(aiohttp_client, make_app, fake_rasa, caplog):
+    client = await aiohttp_client(make_app())
+    watch = client.app[FORWARDING]
+    plain = await WidgetSocket.connect(client)
+    await plain.hello()
+    assert watch.warning is None  # no header, nothing to say
+    with caplog.at_level(logging.ERROR, logger="bot.gateway.addresses"):
+        for n in range(2):
+            sock = await WidgetSocket.connect(client, headers={"X-Forwarded-For": f"203.0.113.{n}"})
+            await sock.hello()
+    assert [r.levelno for r in caplog.records if "X-Forwarded-For" in r.getMessage()] == [logging.ERROR]  # once, loudly
+    assert watch.warning.startswith("2 request(s) carried X-Forwarded-For")
+    resp = await client.get("/health")
+    body = await resp.json()
+    assert body["warnings"] == [watch.warning]
+
+
+def test_startup_warning_when_listening_publicly_without_trusted_proxies():
+    assert startup_warning("127.0.0.1", ()) is None
+    assert "TRULYBOT_TRUSTED_PROXIES" in startup_warning("0.0.0.0", ())
+    assert startup_warning("0.0.0.0", (ipaddress.ip_network("10.0.0.0/8"),)) is None
 
 
 async def test_idle_socket_is_closed(aiohttp_client, make_app):

@@ -278,12 +278,11 @@ async def test_different_conversations_run_concurrently(client, fake_rasa):
     for s in socks:
         await s.hello()
     fake_rasa.delay = 0.2
-    started = time.monotonic()
     for s in socks:
         await s.say("hi")
     for s in socks:
         assert (await s.recv_type("bot"))["type"] == "bot"
-    assert fake_rasa.max_active == 3 and time.monotonic() - started < 0.55
+    assert fake_rasa.max_active == 3  # measured in the fake Rasa: the three turns overlapped
 
 
 async def test_exactly_one_answer_per_message(client, fake_rasa):
