@@ -11,8 +11,8 @@ verdict (:class:`Limits`):
   guessed is protected, not every shopper behind the guesser's address);
 * an address gets ``address_free`` failures, then slows down: each further attempt must wait twice
   as long after the previous one as the last, up to ``slowdown_max`` seconds;
-* past ``store_budget`` failures in a store, the merchant is alerted and addresses get only
-  ``address_free_over_budget`` free failures.
+* past ``store_budget`` failures in a store, the merchant is alerted (once an hour per process,
+  :class:`AlertThrottle`) and addresses get only ``address_free_over_budget`` free failures.
 
 A lookup refused before the store was asked gives its reservation back (:meth:`release`); a
 verified lookup gives it back and clears its conversation's failures (:meth:`succeeded`); any other
@@ -124,6 +124,24 @@ def decide(reservation: Reservation, limits: Limits, now: float) -> Verdict:
         if wait > 0:
             return Verdict(SLOWED, retry_after=wait, budget_crossed=crossed)
     return Verdict(ALLOWED, budget_crossed=crossed)
+
+
+class AlertThrottle:
+    """Remembers when each store's failure-budget alert last went out (process memory): reservations
+    given back let the store's count cross the budget again, which must not repeat the alert."""
+
+    def __init__(self, interval: float = WINDOW_SECONDS) -> None:
+        self._interval = interval
+        self._last: Dict[int, float] = {}
+
+    def due(self, store_id: int, now: Optional[float] = None) -> bool:
+        """True (and remembered) when no alert for ``store_id`` went out within the interval."""
+        now = time.monotonic() if now is None else now
+        last = self._last.get(store_id)
+        if last is not None and now - last < self._interval:
+            return False
+        self._last[store_id] = now
+        return True
 
 
 class AttemptCounter(Protocol):

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from actions.attempts import (
-    ALLOWED, CLIENT, CONVERSATION, CONVERSATION_LOCKED, ORDER, ORDER_LOCKED, SLOWED, STORE,
+    ALLOWED, AlertThrottle, CLIENT, CONVERSATION, CONVERSATION_LOCKED, ORDER, ORDER_LOCKED, SLOWED, STORE,
     DatabaseAttemptCounter, Limits, RedisAttemptCounter, Reservation, Subjects, decide,
 )
 from bot.core.db import Merchant, StoreIntegration, make_engine, make_sessionmaker
@@ -120,3 +120,9 @@ async def test_database_counts_survive_a_new_counter(sqlite_sessions):
     store = sqlite_sessions.store_ids[0]
     await DatabaseAttemptCounter(sqlite_sessions).reserve(store, Subjects("conv", "addr"))
     assert (await DatabaseAttemptCounter(sqlite_sessions).reserve(store, Subjects("conv", "addr"))).counts[CONVERSATION] == 2
+
+
+def test_budget_alert_goes_out_once_per_interval():
+    throttle = AlertThrottle(interval=3600)
+    assert throttle.due(1, now=0.0) and not throttle.due(1, now=10.0) and throttle.due(2, now=10.0)
+    assert throttle.due(1, now=3601.0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import re
 from collections import Counter
 
 from rasa_sdk.executor import CollectingDispatcher
@@ -17,7 +18,7 @@ from plugins.emulation.faults import STATS_KEY
 from tests.actions.conftest import make_tracker
 
 ATTEMPTS = 1000
-CONVERSATIONS = 250
+CONVERSATIONS = 50
 ADDRESSES = 60
 CONCURRENCY = 40
 COMMON_EMAILS = ["info@example.com", "test@example.com", "john.smith@example.com", "orders@example.com"]
@@ -37,7 +38,9 @@ def _attempts(rng: random.Random):
             slots.update(postcode=rng.choice(COMMON_POSTCODES), second_fact=rng.choice(COMMON_SURNAMES))
         else:
             slots["email"] = rng.choice(COMMON_EMAILS)
-        yield store, slots, f"guess-{index % CONVERSATIONS}", f"addr-{index % ADDRESSES}"
+        # half the guesses come from a few long conversations, half open a new conversation each time
+        sender = f"guess-{index % CONVERSATIONS}" if index % 4 < 2 else f"fresh-{index}"
+        yield store, slots, sender, f"addr-{index % ADDRESSES}"
 
 
 async def test_a_thousand_guesses_disclose_nothing_and_trip_the_lockouts(stores, runtime):
@@ -70,12 +73,13 @@ async def test_a_thousand_guesses_disclose_nothing_and_trip_the_lockouts(stores,
         texts = {True: set(), False: set()}
         for name, number, messages in replies:
             if name == store_name:
-                texts[number in existing].add(messages[0]["text"])
+                texts[number in existing].add(re.sub(r"\d+", "N", messages[0]["text"]))  # counts vary, not wording
         assert texts[True] <= texts[False], texts[True] - texts[False]
 
     # the lockouts tripped, and most guesses never reached a store
     firsts = Counter(messages[0]["text"].split(" ")[0:4].__str__() for _s, _n, messages in replies)
-    assert outcomes["lockout"] > 0 and outcomes["slowed"] > 0 and outcomes["store_budget_exceeded"] >= 1, outcomes
+    assert outcomes["lockout"] > 0 and outcomes["slowed"] > 0, outcomes
+    assert outcomes["store_budget_exceeded"] == 2, outcomes  # one alert per store
     reached = sum(outcomes[k] for k in ("mismatch", "not_found", "not_visible", "need_postcode"))
     assert reached <= ATTEMPTS // 2, (reached, firsts)
     woo_hits = stores["A"].emulator.app[STATS_KEY].hits
