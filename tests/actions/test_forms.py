@@ -49,7 +49,7 @@ async def test_bare_number_answering_the_email_question_is_a_postcode(stores):
     slots, _ = await run_form(stores, "94103", [ent("order_number", "94103")], slots={"order_number": "1001"}, requested="email")
     assert slots["postcode"] == "94103"
     assert "order_number" not in slots or slots["order_number"] == "1001"
-    assert slots["requested_slot"] is None
+    assert slots["requested_slot"] == "email"  # a postcode never stands in for a visible email
 
 
 @pytest.mark.parametrize("text, asked", [("the zip on the order is 94105", "email"), ("94105", "postcode")])
@@ -58,9 +58,20 @@ async def test_numbers_given_as_postcodes(stores, text, asked):
     assert slots["postcode"] == "94105" and "order_number" not in slots
 
 
-async def test_postcode_entity_completes_the_form(stores):
+async def test_postcode_entity_is_kept_but_the_email_is_still_asked(stores):
     slots, _ = await run_form(stores, "postcode SW1A 1AA", [ent("postcode", "SW1A 1AA")], slots={"order_number": "1003"}, requested="email")
-    assert slots["postcode"] == "SW1A1AA" and slots["requested_slot"] is None
+    assert slots["postcode"] == "SW1A1AA" and slots["requested_slot"] == "email"
+
+
+async def test_store_hiding_emails_asks_postcode_then_a_second_fact(stores):
+    hidden = {"order_number": "1003", "email_hidden": True}
+    slots, _ = await run_form(stores, "10118", [ent("order_number", "10118")], slots=hidden)
+    assert slots["postcode"] == "10118" and slots["requested_slot"] == "second_fact"
+    slots, _ = await run_form(stores, "Chen", [], slots={**hidden, "postcode": "10118"}, requested="second_fact")
+    assert slots["second_fact"] == "Chen" and slots["requested_slot"] is None
+    slots, _ = await run_form(stores, "(555) 0100", [ent("order_number", "5550100")], slots={**hidden, "postcode": "10118"},
+                              requested="second_fact")
+    assert slots["second_fact"] == "5550100" and slots.get("order_number", "1003") == "1003"
 
 
 async def test_already_verified_order_needs_nothing_more(stores):

@@ -146,3 +146,20 @@ def test_parsers():
     assert normalize_email(" A@B.co ") == "a@b.co" and normalize_email("a@b") is None and normalize_email('"a"@b.co') is None
     assert normalize_email("José@Exämple.com") == "josé@exämple.com" and normalize_email("a b@c.com") is None
     assert normalize_postcode("k1m-1m4") == "K1M1M4" and normalize_postcode("") is None and normalize_postcode(None) is None
+
+
+def test_verify_needs_the_email_unless_the_store_hides_it():
+    visible = _order(email="pat@example.com", billing_postcode="SW1A 1AA", billing_last_name="Lee", phone="020 7946 0000")
+    assert visible.verify(email="PAT@example.com") and visible.verification_methods == ("email",)
+    assert not visible.verify(postcode="sw1a1aa", second_fact="Lee")  # a postcode never stands in for a visible email
+    hidden = _order(email=None, billing_postcode="SW1A 1AA", billing_last_name="García-López", phone="+44 20 7946 0123",
+                    customer_data_redacted=True)
+    assert hidden.verification_methods == ("postcode", "last_name", "phone")
+    assert hidden.verify(postcode="sw1a 1aa", second_fact="garcia lopez")
+    assert hidden.verify(postcode="SW1A1AA", second_fact="0123") and hidden.verify(postcode="SW1A1AA", second_fact="7946 0123")
+    assert not hidden.verify(postcode="SW1A1AA")  # the postcode alone
+    assert not hidden.verify(postcode="SW1A1AA", second_fact="123")  # too few digits
+    assert not hidden.verify(postcode="SW1A1AA", second_fact="9999")
+    assert not hidden.verify(postcode="SW1A2AA", second_fact="Garcia-Lopez")
+    assert not hidden.verify(email="pat@example.com")
+    assert not _order(email=None, billing_postcode="1", customer_data_redacted=True).verify(postcode="1", second_fact="x")

@@ -134,8 +134,12 @@ async def test_redacted_email_falls_back_to_postcode(http, mode):
     async with running_emulator("shopify", orders, redact_email=mode) as emu:
         order = await emu.platform(http).get_order("1001")
         assert order.email is None and order.customer_data_redacted
-        assert order.verification_methods == ("postcode",)
+        assert order.verification_methods[0] == "postcode"
         assert order.matches_postcode("sw1a1aa") and not order.matches_email("pat@example.com")
+        assert not order.verify(email="pat@example.com") and not order.verify(postcode="sw1a1aa")
+        with pytest.raises(OrderNotFound) as missing:
+            await emu.platform(http).get_order("4242")
+        assert missing.value.customer_data_hidden  # known from the probe, though no order has that number
         found = await emu.platform(http).find_orders("pat@example.com")
         assert [o.number for o in found] == ["1001"]
 
@@ -311,7 +315,7 @@ async def test_cost_extension_is_tracked(shopify, http):
     platform = shopify.platform(http)
     await platform.get_order("1001")
     memo = http.state_for(platform.store.key).memo
-    assert memo["cost:TrulyBotFindOrders"] > 0 and memo["bucket"]["maximum"] == 20000
+    assert memo["cost:TrulyBotGetOrder"] > 0 and memo["bucket"]["maximum"] == 20000
 
 
 def _set_bucket(emu, level: float) -> None:
@@ -325,7 +329,7 @@ async def test_throttled_beyond_patience_is_rate_limited(http):
     async with running_emulator("shopify", bucket_size=2000, restore_rate=1) as emu:
         platform = emu.platform(http)
         await platform.get_order("1001")
-        cost = http.state_for(platform.store.key).memo["cost:TrulyBotFindOrders"]
+        cost = http.state_for(platform.store.key).memo["cost:TrulyBotGetOrder"]
         _set_bucket(emu, cost - 50)
         with pytest.raises(RateLimited) as info:
             await platform.get_order("1002")  # fresh memo: asks, gets THROTTLED, 50 s is too long to wait
@@ -340,7 +344,7 @@ async def test_throttled_response_is_retried_after_refill(http):
     async with running_emulator("shopify", bucket_size=2000, restore_rate=200) as emu:
         first = emu.platform(http, store_id="drainer")
         await first.get_order("1001")
-        cost = http.state_for(first.store.key).memo["cost:TrulyBotFindOrders"]
+        cost = http.state_for(first.store.key).memo["cost:TrulyBotGetOrder"]
         _set_bucket(emu, cost - 20)  # 0.1 s short
         fresh = emu.platform(http, store_id="fresh")  # knows nothing about the bucket yet
         assert (await fresh.get_order("1002")).number == "1002"
@@ -351,7 +355,7 @@ async def test_client_waits_for_bucket_instead_of_failing(http):
     async with running_emulator("shopify", bucket_size=2000, restore_rate=200) as emu:
         platform = emu.platform(http)
         await platform.get_order("1001")
-        cost = http.state_for(platform.store.key).memo["cost:TrulyBotFindOrders"]
+        cost = http.state_for(platform.store.key).memo["cost:TrulyBotGetOrder"]
         _set_bucket(emu, cost - 20)
         http.state_for(platform.store.key).memo["bucket"].update(available=cost - 20, at=time.monotonic())
         assert (await platform.get_order("1002")).number == "1002"
