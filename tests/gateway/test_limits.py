@@ -8,7 +8,7 @@ import ipaddress
 import logging
 
 from bot.gateway import GatewayLimits
-from bot.gateway.addresses import FORWARDING, address_group, startup_warning
+from bot.gateway.addresses import FORWARDING, startup_warning
 from tests.gateway.conftest import SESSION_SECRET
 from tests.gateway.helpers import WidgetSocket
 
@@ -62,13 +62,6 @@ async def test_ipv6_clients_count_by_their_64_network(aiohttp_client, make_app, 
     expected = [hmac.new(SESSION_SECRET.encode(), group.encode(), hashlib.sha256).hexdigest()
                 for group in ("2001:db8:1:2::/64", "2001:db8:1:2::/64", "2001:db8:1:3::/64", "203.0.113.5")]
     assert clients == expected
-
-
-def test_address_groups():
-    assert address_group("203.0.113.9") == "203.0.113.9"
-    assert address_group("2001:DB8::abcd") == "2001:db8::/64"
-    assert address_group("[2001:db8::1]") == "2001:db8::/64"
-    assert address_group("unknown") == "unknown"
 
 
 async def test_untrusted_forwarded_for_is_reported_in_health_without_failing(aiohttp_client, make_app, fake_rasa, caplog):
