@@ -74,22 +74,17 @@ def _replace(pipeline: List[dict], name: str, **changes) -> List[dict]:
     return [dict(c, **changes) if c["name"] == name else dict(c) for c in pipeline]
 
 
-def _without(pipeline: List[dict], name: str) -> List[dict]:
-    return [dict(c) for c in pipeline if c["name"] != name]
-
-
 def candidates(stock_epochs: int) -> Dict[str, List[dict]]:
     """Candidate pipelines by name; ``stock`` may run with fewer epochs (said in the report)."""
     project = project_pipeline()
-    sparse = [c for c in project if c["name"] in ("WhitespaceTokenizer", "CountVectorsFeaturizer")]
-    tail = [c for c in project if c["name"] in ("RegexEntityExtractor", "FallbackClassifier")]
+    at = next(i for i, c in enumerate(project) if c["name"] == "LogisticRegressionClassifier")
     return {
         "project": project,
         "stock": _replace(_replace(STOCK_PIPELINE, "DIETClassifier", epochs=stock_epochs),
                           "ResponseSelector", epochs=stock_epochs),
-        "diet30-regex": sparse + [{"name": "DIETClassifier", "epochs": 30,
-                                   "constrain_similarities": True,
-                                   "entity_recognition": False}] + tail,
+        "diet30-regex": project[:at] + [{"name": "DIETClassifier", "epochs": 30,
+                                         "constrain_similarities": True,
+                                         "entity_recognition": False}] + project[at + 1:],
         "lr-words-only": [c for c in project if c.get("analyzer") != "char_wb"],
     }
 

@@ -1,10 +1,11 @@
-"""NLU quality floors on the held-out set (tests/nlu/test_nlu.yml), bad-input robustness, and
-`rasa data validate`.
+"""NLU regression floors, bad-input robustness, and `rasa data validate`.
 
-The model comes from the session fixture ``rasa_model_path`` (tests/conftest.py): the current
-trained model in models/, trained first when data/, config.yml or domain.yml changed.
-Floors (issue #4): intent macro-F1 >= 0.95, track_order recall >= 0.97, order_number and email
-exact match >= 0.97, in-scope messages falling back to nlu_fallback <= 3 %.
+The model comes from the session fixture ``rasa_model_path`` (tests/conftest.py): the model that
+``make train`` leaves in models/ (trained first only when data/, config.yml or domain.yml changed),
+so this adds parsing time only. The generalisation numbers (leave-one-source-out, k-fold) come
+from ``make eval`` (docs/nlu-evaluation.md); training those models is too slow for ``make test``.
+Here the same model is checked on the two hand-written held-out sets, with floors a little below
+the measured values (docs/nlu-evaluation.md), so a data change that breaks understanding fails.
 """
 from __future__ import annotations
 
@@ -41,6 +42,28 @@ def held_out_report(nlu_agent):
     assert len(examples) >= 150, "held-out set unexpectedly small"
     parsed = asyncio.run(nlu_eval.parse_all(nlu_agent, examples))
     return nlu_eval.evaluate(parsed)
+
+
+@pytest.fixture(scope="module")
+def blind_report(nlu_agent):
+    examples = nlu_eval.load_examples(nlu_eval.HERE / "blind_nlu.yml")
+    parsed = asyncio.run(nlu_eval.parse_all(nlu_agent, examples))
+    return nlu_eval.evaluate(parsed)
+
+
+# Floors on tests/nlu/blind_nlu.yml, a little below the values measured in docs/nlu-evaluation.md.
+BLIND_FLOORS = {"macro_f1": BLIND_MACRO_F1, "track_order_recall": BLIND_TRACK, "oos_recall": BLIND_OOS,
+                "order_number_exact": BLIND_ORDER}
+BLIND_MAX_IN_SCOPE_FALLBACK = BLIND_FALLBACK
+
+
+def test_blind_set_floors(blind_report):
+    r = blind_report
+    got = {"macro_f1": r.macro_f1, "track_order_recall": r.per_intent["track_order"]["recall"],
+           "oos_recall": r.oos_caught, "order_number_exact": r.entity_exact["order_number"]}
+    low = {k: round(v, 3) for k, v in got.items() if v < BLIND_FLOORS[k]}
+    assert low == {}, _misses(r)
+    assert r.in_scope_fallback_rate <= BLIND_MAX_IN_SCOPE_FALLBACK, _misses(r)
 
 
 def _misses(report: nlu_eval.Report) -> str:

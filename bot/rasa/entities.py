@@ -1,7 +1,7 @@
 """Rasa NLU component that extracts ``order_number`` entities with the shared rule in
 :mod:`plugins.order_numbers` (the action server validates slots with the same rule).
 
-Used in ``config.yml`` as ``bot.rasa_entities.OrderNumberExtractor``; it needs no training.
+Used in ``config.yml`` as ``bot.rasa.entities.OrderNumberExtractor``; it needs no training.
 """
 from __future__ import annotations
 
