@@ -52,9 +52,9 @@ def blind_report(nlu_agent):
 
 
 # Floors on tests/nlu/blind_nlu.yml, a little below the values measured in docs/nlu-evaluation.md.
-BLIND_FLOORS = {"macro_f1": BLIND_MACRO_F1, "track_order_recall": BLIND_TRACK, "oos_recall": BLIND_OOS,
-                "order_number_exact": BLIND_ORDER}
-BLIND_MAX_IN_SCOPE_FALLBACK = BLIND_FALLBACK
+BLIND_FLOORS = {"macro_f1": 0.85, "track_order_recall": 0.90, "oos_recall": 0.60,
+                "order_number_exact": 0.97}
+BLIND_MAX_IN_SCOPE_FALLBACK = 0.10
 
 
 def test_blind_set_floors(blind_report):
@@ -175,7 +175,7 @@ def test_rasa_data_validate():
     proc = subprocess.run(
         [sys.executable, "-m", "rasa", "data", "validate", "--fail-on-warnings",
          "--domain", "domain.yml", "--data", "data", "--config", "config.yml"],
-        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=900)
     out = proc.stdout + proc.stderr
     lines = [ln for ln in out.splitlines() if "UserWarning" in ln or "ERROR" in ln]
     assert proc.returncode == 0, "\n".join(lines) or out[-3000:]
