@@ -4,7 +4,8 @@
 Reads the Bitext customer-service train split (``bitext_train.csv``) and CLINC150's train/val
 splits (``clinc150_train_val.json``), maps their labels onto this bot's intents (contract C6 plus
 ``store_info``, ``invoice`` and ``complaint``; the mapping tables below are the reviewed decision,
-explained in docs/training.md), takes a fixed, reproducible sample per source label, and writes
+explained in docs/training.md), takes a fixed, reproducible sample per source label, drops texts the project already has
+(hand-written data wins; the held-out sets in tests/nlu/ stay unseen), and writes
 
     data/nlu/corpus/bitext.yml      (Bitext order_id spans annotated as order_number)
     data/nlu/corpus/clinc150.yml
@@ -51,6 +52,12 @@ CLINC_SOURCE = ("CLINC150 (Larson et al., EMNLP 2019), splits train, val, oos_tr
 CLINC_COMMIT = "828f8093932c8fe6ca7936c3d2e52903b1c523de"
 
 OUT_OF_SCOPE = "out_of_scope"
+
+
+def project_files() -> List[Path]:
+    """Hand-written training data and held-out sets: corpus rows with the same text are dropped."""
+    return (sorted((PROJECT / "data" / "nlu").rglob("*.yml"))
+            + [PROJECT / "tests" / "nlu" / "test_nlu.yml", PROJECT / "tests" / "nlu" / "blind_nlu.yml"])
 
 # Bitext intent -> bot intent. Every one of the 27 Bitext intents is listed.
 BITEXT_MAP: Dict[str, str] = {
@@ -216,6 +223,30 @@ def drop_cross_intent_duplicates(mapped: Dict[str, List[dict]]) -> Dict[str, Lis
             for intent, rows in mapped.items()}
 
 
+_ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+
+
+def project_texts(paths: Iterable[Path]) -> set:
+    """Normalised texts of the hand-written training data and held-out sets (Rasa YAML files)."""
+    out = set()
+    for path in paths:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for block in data.get("nlu") or []:
+            examples = block.get("examples") or []
+            if isinstance(examples, str):
+                examples = [ln.strip()[2:] for ln in examples.splitlines() if ln.strip().startswith("- ")]
+            else:
+                examples = [ex["text"] for ex in examples]
+            out.update(normalised(_ANNOTATION.sub(r"\1", ex)) for ex in examples)
+    return out
+
+
+def drop_texts(mapped: Dict[str, List[dict]], texts: set) -> Dict[str, List[dict]]:
+    """Corpus rows whose normalised text the project already has (hand-written data wins; held-out
+    messages stay unseen)."""
+    return {intent: [r for r in rows if normalised(r["text"]) not in texts] for intent, rows in mapped.items()}
+
+
 def _quote(text: str) -> str:
     return yaml.safe_dump(text, default_style='"', width=10_000).strip()
 
@@ -250,10 +281,11 @@ def header(source: str, commit: str, license_line: str) -> List[str]:
     ]
 
 
-def build(corpora: Path) -> Dict[str, str]:
+def build(corpora: Path, out_dir: Path = DEFAULT_OUT) -> Dict[str, str]:
     """File name -> content of every generated file."""
-    bitext = drop_cross_intent_duplicates(map_bitext(read_bitext(corpora / BITEXT_FILE)))
-    clinc = drop_cross_intent_duplicates(map_clinc(read_clinc(corpora / CLINC_FILE)))
+    own = project_texts(sorted(set(project_files()) - set(out_dir.glob("*.yml"))))
+    bitext = drop_texts(drop_cross_intent_duplicates(map_bitext(read_bitext(corpora / BITEXT_FILE))), own)
+    clinc = drop_texts(drop_cross_intent_duplicates(map_clinc(read_clinc(corpora / CLINC_FILE))), own)
     return {
         "bitext.yml": render(bitext, header(
             BITEXT_SOURCE, BITEXT_COMMIT,
@@ -280,7 +312,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not (args.corpora / name).is_file():
             print(f"error: {args.corpora / name} not found (use --corpora)", file=sys.stderr)
             return 2
-    files = build(args.corpora)
+    files = build(args.corpora, args.out)
     if args.check:
         stale = [n for n, text in files.items()
                  if not (args.out / n).is_file() or (args.out / n).read_text(encoding="utf-8") != text]
