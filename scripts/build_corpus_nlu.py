@@ -28,7 +28,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import sys
 from collections import defaultdict
 from pathlib import Path

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import hashlib
 import json
 import logging
 import os
@@ -39,7 +40,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
@@ -165,16 +166,15 @@ def stratified_folds(items: Sequence[Labelled], k: int) -> List[List[int]]:
     folds: List[List[int]] = [[] for _ in range(k)]
     offset = 0
     for intent in sorted(by_intent):
-        idx = sorted(by_intent[intent], key=lambda i: (nlu_eval_hash(items[i].example.text), i))
+        idx = sorted(by_intent[intent], key=lambda i: (stable_rank(items[i].example.text), i))
         for n, i in enumerate(idx):
             folds[(n + offset) % k].append(i)
         offset += len(idx)
     return folds
 
 
-def nlu_eval_hash(text: str) -> str:
-    import hashlib
-
+def stable_rank(text: str) -> str:
+    """A fixed pseudo-random order, independent of Python's hash seed."""
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
