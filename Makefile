@@ -12,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test train bench clean lock mutate
+.PHONY: setup run test train bench eval clean lock mutate
 
 setup: $(STAMP)
 
@@ -43,6 +43,11 @@ bench: train
 # ARGS names modules to limit the run, e.g. make mutate ARGS=bot/api/validation.py
 mutate: $(STAMP)
 	$(PY) scripts/mutate.py $(ARGS)
+
+# NLU evaluation protocol (docs/nlu-evaluation.md): leave-one-source-out, k-fold and the blind set,
+# for config.yml and the stock DIET pipeline. ARGS="--quick" runs one k-fold fold.
+eval: $(STAMP)
+	nice -n 10 $(PY) -m tests.nlu.protocol $(ARGS)
 
 # Re-resolve and pin every transitive dependency (needs the package index).
 lock: $(STAMP)

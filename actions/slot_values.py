@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
+from plugins.order_numbers import MAX_DIGITS, MIN_DIGITS
 from plugins.text import looks_like_phone_digits, normalize_email, normalize_last_name, normalize_order_number, normalize_postcode, phone_digits
 
 MAX_SLOT_CHARS = 200
 _POSTCODE_SHAPE = re.compile(r"^[A-Z0-9]{3,10}$")
-_BARE_NUMBER = re.compile(r"^\s*#?\s*[0-9]{3,10}\s*$")
+_BARE_NUMBER = re.compile(rf"^\s*#?\s*[0-9]{{{MIN_DIGITS},{MAX_DIGITS}}}\s*$")
 
 
 def clean_order_number(value: Any) -> Optional[str]:

@@ -3,7 +3,7 @@
 Runs in its own process (``python -m bench.nlu [--wait] NAME=MODEL...``; TensorFlow stays out of the load
 generator) and prints one JSON object. With ``--wait`` it loads the models, prints ``READY`` and parses only
 after a line on stdin (bench loads them while stock Rasa starts, and parses on an otherwise idle machine). Parsing and metrics reuse tests/nlu/nlu_eval.py (the helpers behind
-tests/nlu/compare_pipelines.py): each model is loaded with ``Agent.load`` and parses every held-out
+the evaluation protocol, tests/nlu/protocol.py): each model is loaded with ``Agent.load`` and parses every held-out
 message once with ``Agent.parse_message`` after 5 warm-up parses, one at a time.
 
 Entity F1 is micro-averaged over (entity, value) pairs of order_number, email and postcode.

@@ -1,6 +1,6 @@
 """Shared NLU evaluation helpers for the held-out set (tests/nlu/test_nlu.yml).
 
-Used by test_nlu_evaluation.py (floors) and compare_pipelines.py (pipeline comparison).
+Used by test_nlu_evaluation.py (floors) and protocol.py (the evaluation protocol, `make eval`).
 Not a test module (pytest only collects test_*.py).
 
 Conventions (see docs/nlu-evaluation.md):

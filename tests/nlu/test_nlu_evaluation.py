@@ -1,10 +1,11 @@
-"""NLU quality floors on the held-out set (tests/nlu/test_nlu.yml), bad-input robustness, and
-`rasa data validate`.
+"""NLU regression floors, bad-input robustness, and `rasa data validate`.
 
-The model comes from the session fixture ``rasa_model_path`` (tests/conftest.py): the current
-trained model in models/, trained first when data/, config.yml or domain.yml changed.
-Floors (issue #4): intent macro-F1 >= 0.95, track_order recall >= 0.97, order_number and email
-exact match >= 0.97, in-scope messages falling back to nlu_fallback <= 3 %.
+The model comes from the session fixture ``rasa_model_path`` (tests/conftest.py): the model that
+``make train`` leaves in models/ (trained first only when data/, config.yml or domain.yml changed),
+so this adds parsing time only. The generalisation numbers (leave-one-source-out, k-fold) come
+from ``make eval`` (docs/nlu-evaluation.md); training those models is too slow for ``make test``.
+Here the same model is checked on the two hand-written held-out sets, with floors a little below
+the measured values (docs/nlu-evaluation.md), so a data change that breaks understanding fails.
 """
 from __future__ import annotations
 
@@ -41,6 +42,28 @@ def held_out_report(nlu_agent):
     assert len(examples) >= 150, "held-out set unexpectedly small"
     parsed = asyncio.run(nlu_eval.parse_all(nlu_agent, examples))
     return nlu_eval.evaluate(parsed)
+
+
+@pytest.fixture(scope="module")
+def blind_report(nlu_agent):
+    examples = nlu_eval.load_examples(nlu_eval.HERE / "blind_nlu.yml")
+    parsed = asyncio.run(nlu_eval.parse_all(nlu_agent, examples))
+    return nlu_eval.evaluate(parsed)
+
+
+# Floors on tests/nlu/blind_nlu.yml, a little below the values measured in docs/nlu-evaluation.md.
+BLIND_FLOORS = {"macro_f1": 0.85, "track_order_recall": 0.90, "oos_recall": 0.60,
+                "order_number_exact": 0.97}
+BLIND_MAX_IN_SCOPE_FALLBACK = 0.10
+
+
+def test_blind_set_floors(blind_report):
+    r = blind_report
+    got = {"macro_f1": r.macro_f1, "track_order_recall": r.per_intent["track_order"]["recall"],
+           "oos_recall": r.oos_caught, "order_number_exact": r.entity_exact["order_number"]}
+    low = {k: round(v, 3) for k, v in got.items() if v < BLIND_FLOORS[k]}
+    assert low == {}, _misses(r)
+    assert r.in_scope_fallback_rate <= BLIND_MAX_IN_SCOPE_FALLBACK, _misses(r)
 
 
 def _misses(report: nlu_eval.Report) -> str:
@@ -152,7 +175,7 @@ def test_rasa_data_validate():
     proc = subprocess.run(
         [sys.executable, "-m", "rasa", "data", "validate", "--fail-on-warnings",
          "--domain", "domain.yml", "--data", "data", "--config", "config.yml"],
-        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=900)
     out = proc.stdout + proc.stderr
     lines = [ln for ln in out.splitlines() if "UserWarning" in ln or "ERROR" in ln]
     assert proc.returncode == 0, "\n".join(lines) or out[-3000:]
@@ -162,7 +185,9 @@ def test_held_out_set_is_not_in_training_data():
     """The held-out messages must never be trained on."""
     from rasa.shared.nlu.training_data.loading import load_data
 
-    train = {m.get("text").strip().lower() for m in load_data(str(PROJECT / "data" / "nlu")).intent_examples}
+    train = {m.get("text").strip().lower()
+             for path in (PROJECT / "data" / "nlu").rglob("*.yml")
+             for m in load_data(str(path)).intent_examples}
     held_out = nlu_eval.load_examples() + nlu_eval.load_examples(nlu_eval.HERE / "blind_nlu.yml")
     leaked = [ex.text for ex in held_out if ex.text.strip().lower() in train]
     assert leaked == []
