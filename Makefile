@@ -5,6 +5,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.trulybot-installed
+# Platform plugins shipped in this repository as separate packages, installed next to TrulyBot.
+PLUGIN_PACKAGES := packages/trulybot-bigcommerce
 ARGS ?=
 
 export RASA_TELEMETRY_ENABLED := false
@@ -16,8 +18,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 setup: $(STAMP)
 
-# The venv is rebuilt only when the lock file or the project metadata change.
-$(STAMP): requirements.lock pyproject.toml
+# The venv is rebuilt only when the lock file or the project (or a plugin package's) metadata change.
+$(STAMP): requirements.lock pyproject.toml $(addsuffix /pyproject.toml,$(PLUGIN_PACKAGES))
 	@python310=$$(scripts/find-python310) || exit 1; \
 	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
 		echo "Creating $(VENV) with $$python310"; rm -rf $(VENV); \
@@ -25,6 +27,7 @@ $(STAMP): requirements.lock pyproject.toml
 	fi
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation $(addprefix -e ,$(PLUGIN_PACKAGES))
 	@touch $(STAMP)
 
 train: $(STAMP)

@@ -1,0 +1,312 @@
+"""The BigCommerce platform package (packages/trulybot-bigcommerce) against its emulator."""
+from __future__ import annotations
+
+import asyncio
+import copy
+from decimal import Decimal
+
+import pytest
+
+from plugins.errors import (
+    MalformedResponse,
+    OrderNotFound,
+    PlatformError,
+    RateLimited,
+    StoreAuthError,
+    StoreConfigError,
+    StoreUnreachable,
+)
+from plugins.http import StoreHttpClient
+from plugins.manager import get_emulators, get_platform
+from plugins.model import OrderStatus, ShipmentStatus
+from plugins.testing import running_emulator
+from tests.plugins.factories import FAST
+
+bigcommerce = pytest.importorskip("trulybot_bigcommerce", reason="packages/trulybot-bigcommerce is installed by `make setup`")
+from trulybot_bigcommerce import load_seed_orders  # noqa: E402
+from trulybot_bigcommerce.client import BigCommercePlatform, to_order_id  # noqa: E402
+from trulybot_bigcommerce.normalize import STATUS_MAP, map_status, order_from_payload, parse_rfc2822, verification_facts  # noqa: E402
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+async def bc():
+    async with running_emulator("bigcommerce") as emulator:
+        yield emulator
+
+
+def seed(order_id: int) -> dict:
+    return copy.deepcopy(next(o for o in load_seed_orders() if o["id"] == order_id))
+
+
+# -- registration ---------------------------------------------------------------------------------------
+def test_registered_through_the_entry_point():
+    assert get_platform("bigcommerce") is BigCommercePlatform
+    spec = get_emulators()["bigcommerce"]
+    assert (spec.module, spec.default_port, spec.orders_env, spec.demo_widget_id) == (
+        "trulybot_bigcommerce.emulator", 8103, "TRULYBOT_DEMO_BIGCOMMERCE_ORDERS", "demo-bigcommerce")
+    conn = spec.demo_connection("http://127.0.0.1:8103", "demo-bigcommerce")
+    assert set(conn.credentials) == set(BigCommercePlatform.credential_fields)
+
+
+# -- orders ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("typed", ["122", "#122", " # 122 ", "0122", "１２２"])
+async def test_get_order_in_every_written_form(bc, http, typed):
+    order = await bc.platform(http).get_order(typed)
+    assert (order.number, order.platform, order.status) == ("122", "bigcommerce", OrderStatus.SHIPPED)
+
+
+@pytest.mark.parametrize("typed", ["999", "0", "BC-122", "#", "", "<script>", "1" * 40, None, "99999999999999"])
+async def test_unknown_or_invalid_numbers_are_not_found(bc, http, typed):
+    with pytest.raises(OrderNotFound):
+        await bc.platform(http).get_order(typed)
+
+
+async def test_non_numeric_number_does_not_reach_the_store(bc, http):
+    with pytest.raises(OrderNotFound):
+        await bc.platform(http).get_order("BC-122")
+    assert bc.stats.hits == 0
+
+
+async def test_shipped_order_has_items_and_tracked_parcels(bc, http):
+    order = await bc.platform(http).get_order("121")
+    assert order.status is OrderStatus.PARTIALLY_SHIPPED and order.status_label == "Partially Shipped"
+    assert [(i.name, i.quantity, i.variant) for i in order.items] == [
+        ("Wool Picnic Blanket", 1, "Color: Red plaid"), ("Folding Pocket Knife", 1, "Handle: Walnut")]
+    [parcel] = order.shipments
+    assert (parcel.carrier, parcel.carrier_code, parcel.tracking_number) == ("UPS", "ups", "1Z999AA10123456784")
+    assert parcel.tracking_url == "https://www.ups.com/track?tracknum=1Z999AA10123456784"  # generated_tracking_link
+    assert [i.name for i in parcel.items] == ["Wool Picnic Blanket"]
+    assert parcel.shipped_at.isoformat() == "2026-11-23T17:05:00+00:00"
+    assert order.currency == "USD" and order.total == Decimal("112.3200") and order.subtotal == Decimal("97.5000")
+    assert bc.stats.by_path[f"/stores/demo1bc/v2/orders/121/shipments"] == 1
+
+
+async def test_custom_tracking_link_wins_and_carrier_comes_from_tracking_carrier(bc, http):
+    order = await bc.platform(http).get_order("123")
+    assert order.status is OrderStatus.DELIVERED and order.status_label == "Completed"
+    [parcel] = order.shipments
+    assert (parcel.carrier, parcel.tracking_url, parcel.status) == (
+        "FedEx", "https://www.fedex.com/fedextrack/?trknbr=612999AA10NT", ShipmentStatus.DELIVERED)
+
+
+async def test_unshipped_order_does_not_fetch_shipments(bc, http):
+    order = await bc.platform(http).get_order("120")
+    assert order.status is OrderStatus.PROCESSING and order.shipments == []
+    assert not any(path.endswith("/shipments") for path in bc.stats.by_path)
+    assert await bc.platform(http).get_shipments(order) == []  # 204 No Content
+
+
+async def test_get_shipments_fetches_when_the_order_has_none(bc, http):
+    platform = bc.platform(http)
+    order = await platform.fetch_order(122, with_shipments=False)
+    assert order.shipments == []
+    [parcel] = await platform.get_shipments(order)
+    assert parcel.tracking_url == "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400111899223344556677"
+
+
+async def test_custom_status_label_and_items_shipped_upgrade(http):
+    order = seed(129)
+    order["items_shipped"] = 1
+    async with running_emulator("bigcommerce", orders=[order]) as emu:
+        got = await emu.platform(http).get_order("129")
+    assert got.status is OrderStatus.PARTIALLY_SHIPPED and got.status_label == "Packed, waiting for the carrier"
+
+
+async def test_find_orders_by_email_newest_first(bc, http):
+    orders = await bc.platform(http).find_orders("Ava.Martin@Example.com")
+    assert [o.number for o in orders] == ["121", "124", "120"]
+    assert all(o.matches_email("ava.martin@example.com") for o in orders)
+    assert await bc.platform(http).find_orders("nobody@example.com") == []  # 204 No Content
+    assert await bc.platform(http).find_orders("not an email") == []
+
+
+async def test_find_orders_respects_limit(bc, http):
+    assert [o.number for o in await bc.platform(http).find_orders("ava.martin@example.com", limit=2)] == ["121", "124"]
+
+
+@pytest.mark.parametrize("status_id", sorted(STATUS_MAP))
+async def test_every_status_id_is_mapped(http, status_id):
+    order = seed(120)
+    order.update(status_id=status_id, status=STATUS_MAP[status_id][1], custom_status="")
+    async with running_emulator("bigcommerce", orders=[order]) as emu:
+        got = await emu.platform(http).get_order("120")
+    assert (got.status, got.status_label) == STATUS_MAP[status_id]
+
+
+def test_status_mapping_rules():
+    assert map_status(11, items_shipped=3, items_total=3) == (OrderStatus.SHIPPED, "Awaiting Fulfillment")
+    assert map_status(9, items_shipped=1, items_total=3)[0] is OrderStatus.PARTIALLY_SHIPPED
+    assert map_status(5, items_shipped=3, items_total=3)[0] is OrderStatus.CANCELLED  # closed statuses stay
+    assert map_status(42) == (OrderStatus.PROCESSING, "Unknown")
+    assert map_status("abc")[0] is OrderStatus.PROCESSING
+    assert map_status(10, options={"status_map": {"10": "shipped"}})[0] is OrderStatus.SHIPPED
+    assert map_status(10, options={"status_map": {"10": "nonsense"}})[0] is OrderStatus.DELIVERED
+    assert map_status(2, label="On its way \u202e")[1] == "On its way"
+
+
+async def test_verification_fields_stay_private(bc, http):
+    order = await bc.platform(http).get_order("126")
+    assert order.status is OrderStatus.ON_HOLD
+    assert order.matches_email("CHLOE.NGUYEN@example.com") and order.matches_postcode("97205")
+    assert not order.matches_email("ava.martin@example.com")
+    public = order.to_public_dict()
+    assert "chloe" not in str(public).lower() and "97205" not in str(public)
+    assert public["status_page_url"] is None  # storefront not learned yet
+    facts = verification_facts(seed(126))
+    assert facts == {"email": "chloe.nguyen@example.com", "postcode": "97205", "last_name": "Nguyen", "phone_digits": "15035550133"}
+
+
+async def test_check_connection_learns_the_storefront(bc, http):
+    platform = bc.platform(http)
+    info = await platform.check_connection()
+    assert info == {"platform": "bigcommerce", "name": "Demo Trading Post", "version": "v2", "store_hash": "demo1bc",
+                    "storefront_url": "https://demo-trading-post.example", "currency": "USD", "status": "live"}
+    order = await platform.get_order("120")
+    assert order.status_page_url == "https://demo-trading-post.example/account.php?action=view_order&order_id=120"
+    explicit = bc.platform(http, options={"storefront_url": "https://shop.example"})
+    assert (await explicit.get_order("120")).status_page_url.startswith("https://shop.example/account.php")
+
+
+# -- errors ---------------------------------------------------------------------------------------------
+async def test_wrong_token_is_auth_error(bc, http):
+    platform = bc.platform(http, credentials={"store_hash": "demo1bc", "access_token": "wrong"})
+    with pytest.raises(StoreAuthError):
+        await platform.check_connection()
+    with pytest.raises(StoreAuthError):
+        await platform.get_order("120")
+
+
+async def test_403_is_auth_error(bc, http):
+    bc.set_faults(burst_count=1, burst_status=403)
+    with pytest.raises(StoreAuthError):
+        await bc.platform(http).get_order("120")
+
+
+async def test_unknown_store_hash_is_config_error(bc, http):
+    with pytest.raises(StoreConfigError, match="store hash"):
+        await bc.platform(http, credentials={"store_hash": "nothere", "access_token": "x"}).check_connection()
+
+
+@pytest.mark.parametrize("credentials", [{}, {"store_hash": "demo1bc"}, {"access_token": "t"},
+                                         {"store_hash": "bad hash!", "access_token": "t"}, {"store_hash": "x" * 40, "access_token": "t"}])
+async def test_missing_or_malformed_credentials(bc, http, credentials):
+    with pytest.raises(StoreConfigError):
+        await bc.platform(http, credentials=credentials).get_order("120")
+    assert bc.stats.hits == 0
+
+
+async def test_store_hash_accepts_the_stores_prefix(bc, http):
+    platform = bc.platform(http, credentials={"store_hash": "stores/DEMO1BC", "access_token": bc.connection().credentials["access_token"]})
+    assert (await platform.get_order("120")).number == "120"
+
+
+async def test_plain_http_is_refused_for_real_hosts(http):
+    platform = BigCommercePlatform(get_emulators()["bigcommerce"].demo_connection("http://api.example.com", 1), http)
+    with pytest.raises(StoreConfigError, match="HTTPS"):
+        await platform.get_order("120")
+    assert BigCommercePlatform(get_emulators()["bigcommerce"].demo_connection("", 1), http).base_url() == \
+        "https://api.bigcommerce.com/stores/demo1bc/v2"
+
+
+async def test_429_within_retries_succeeds_and_beyond_is_rate_limited(bc, http):
+    bc.set_faults(burst_count=2, burst_status=429, retry_after=0.01)
+    assert (await bc.platform(http).get_order("120")).number == "120"
+    bc.set_faults(reset=True, burst_count=10, burst_status=429, retry_after=0.01)
+    with pytest.raises(RateLimited) as info:
+        await bc.platform(http).get_order("120")
+    assert info.value.retry_after == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("status", [502, 503, 504, 500])
+async def test_5xx_is_unreachable(bc, http, status):
+    bc.set_faults(error_rate=1.0, error_status=status)
+    with pytest.raises(StoreUnreachable):
+        await bc.platform(http).get_order("120")
+
+
+@pytest.mark.parametrize("status", [400, 418])
+async def test_other_4xx_are_platform_errors(bc, http, status):
+    bc.set_faults(burst_count=1, burst_status=status)
+    with pytest.raises(PlatformError) as info:
+        await bc.platform(http).get_order("120")
+    assert not isinstance(info.value, (StoreUnreachable, RateLimited, StoreAuthError))
+
+
+async def test_timeouts_and_drops_are_unreachable(bc):
+    bc.set_faults(latency_ms=400)
+    async with StoreHttpClient(**{**FAST, "total_timeout": 0.1}) as client:
+        with pytest.raises(StoreUnreachable):
+            await bc.platform(client).get_order("120")
+    await asyncio.sleep(0.45)
+    bc.set_faults(reset=True, drop_count=10)
+    async with StoreHttpClient(**FAST) as client:
+        with pytest.raises(StoreUnreachable):
+            await bc.platform(client).get_order("120")
+
+
+async def test_malformed_json_is_malformed_response(bc, http):
+    bc.set_faults(malformed_count=1)
+    with pytest.raises(MalformedResponse):
+        await bc.platform(http).get_order("120")
+
+
+async def test_answer_for_another_order_is_malformed(http):
+    order = seed(120)
+    async with running_emulator("bigcommerce", orders=[order]) as emu:
+        emu.app[bigcommerce.emulator.STATE_KEY].by_id[121] = order  # the store answers 121 with order 120
+        with pytest.raises(MalformedResponse):
+            await emu.platform(http).get_order("121")
+
+
+# -- normalizer -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("payload", [None, [], "x", {}, {"id": "abc"}, {"id": -1}])
+def test_unusable_payloads_are_malformed(payload):
+    with pytest.raises(MalformedResponse):
+        order_from_payload(payload)
+
+
+def test_hostile_fields_are_cleaned():
+    order = seed(121)
+    order.update(custom_status=None, status="Shipped\x00", date_created="not a date", total_inc_tax="NaN", currency_code="U$D",
+                 default_currency_code=None, billing_address="nope")
+    order["products"][0].update(name_customer="<b>Blanket</b>\u200b" + "x" * 500, quantity="lots", product_options="bad")
+    order["shipments"][0].update(tracking_number="１Z 999", generated_tracking_link="javascript:alert(1)", shipping_provider="", items="bad",
+                                 shipping_provider_display_name="")
+    order["shipments"].append("garbage")
+    got = order_from_payload(order)
+    assert got.status_label == "Shipped" and got.created_at is None and got.total is None and got.currency is None
+    assert got.email is None and len(got.items[0].name) <= 200 and got.items[0].quantity == 1
+    [parcel] = got.shipments
+    assert parcel.tracking_number == "1Z999" and parcel.tracking_url is None and parcel.items == []
+
+
+def test_embedded_resource_links_mean_no_items():
+    order = seed(120)
+    order["products"] = {"url": "https://api.bigcommerce.com/stores/x/v2/orders/120/products", "resource": "/orders/120/products"}
+    assert order_from_payload(order).items == []
+
+
+def test_dates_and_ids():
+    assert parse_rfc2822("Tue, 05 Mar 2019 21:40:11 +0000").isoformat() == "2019-03-05T21:40:11+00:00"
+    assert parse_rfc2822("2019-03-05T21:40:11Z").isoformat() == "2019-03-05T21:40:11+00:00"
+    assert parse_rfc2822("") is None and parse_rfc2822(None) is None and parse_rfc2822("soon") is None
+    assert [to_order_id(v) for v in ("0122", 122, "12a", True, "0", 2**40, "")] == [122, 122, None, None, None, None, None]
+
+
+async def test_seed_has_the_promised_variety(bc, http):
+    platform = bc.platform(http)
+    statuses = {o["id"]: (await platform.get_order(str(o["id"]))).status for o in load_seed_orders()}
+    assert set(statuses.values()) == set(OrderStatus)
+    assert statuses[121] is OrderStatus.PARTIALLY_SHIPPED and statuses[122] is OrderStatus.SHIPPED
+
+
+async def test_emulator_renders_resource_links_and_204(bc, http):
+    platform = bc.platform(http)
+    response = await platform.call("GET", "/orders/120")
+    body = response.json()
+    assert body["products"] == {"url": f"{bc.base_url}/stores/demo1bc/v2/orders/120/products", "resource": "/orders/120/products"}
+    assert "shipments" not in body
+    assert (await platform.call("GET", "/orders", params={"email": "nobody@example.com"})).status == 204
+    assert (await platform.call("GET", "/orders/120/shipments")).status == 204
