@@ -24,8 +24,15 @@ from tests.plugins.factories import FAST
 
 bigcommerce = pytest.importorskip("trulybot_bigcommerce", reason="packages/trulybot-bigcommerce is installed by `make setup`")
 from trulybot_bigcommerce import load_seed_orders  # noqa: E402
-from trulybot_bigcommerce.client import BigCommercePlatform, to_order_id  # noqa: E402
-from trulybot_bigcommerce.normalize import STATUS_MAP, map_status, order_from_payload, parse_rfc2822, verification_facts  # noqa: E402
+from trulybot_bigcommerce.client import BigCommercePlatform, parse_store_hash  # noqa: E402
+from trulybot_bigcommerce.normalize import (  # noqa: E402
+    STATUS_MAP,
+    map_status,
+    order_from_payload,
+    parse_rfc2822,
+    to_order_id,
+    verification_facts,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -47,7 +54,8 @@ def test_registered_through_the_entry_point():
     assert (spec.module, spec.default_port, spec.orders_env, spec.demo_widget_id) == (
         "trulybot_bigcommerce.emulator", 8103, "TRULYBOT_DEMO_BIGCOMMERCE_ORDERS", "demo-bigcommerce")
     conn = spec.demo_connection("http://127.0.0.1:8103", "demo-bigcommerce")
-    assert set(conn.credentials) == set(BigCommercePlatform.credential_fields)
+    assert set(conn.credentials) == set(BigCommercePlatform.credential_fields) == {"access_token"}
+    assert conn.shop_domain == "demo1bc" and spec.demo_display_name == "Demo Trading Post (BigCommerce)"
 
 
 # -- orders ---------------------------------------------------------------------------------------------
@@ -171,7 +179,7 @@ async def test_check_connection_learns_the_storefront(bc, http):
 
 # -- errors ---------------------------------------------------------------------------------------------
 async def test_wrong_token_is_auth_error(bc, http):
-    platform = bc.platform(http, credentials={"store_hash": "demo1bc", "access_token": "wrong"})
+    platform = bc.platform(http, credentials={"access_token": "wrong"})
     with pytest.raises(StoreAuthError):
         await platform.check_connection()
     with pytest.raises(StoreAuthError):
@@ -186,20 +194,21 @@ async def test_403_is_auth_error(bc, http):
 
 async def test_unknown_store_hash_is_config_error(bc, http):
     with pytest.raises(StoreConfigError, match="store hash"):
-        await bc.platform(http, credentials={"store_hash": "nothere", "access_token": "x"}).check_connection()
+        await bc.platform(http, shop_domain="nothere").check_connection()
 
 
-@pytest.mark.parametrize("credentials", [{}, {"store_hash": "demo1bc"}, {"access_token": "t"},
-                                         {"store_hash": "bad hash!", "access_token": "t"}, {"store_hash": "x" * 40, "access_token": "t"}])
-async def test_missing_or_malformed_credentials(bc, http, credentials):
+@pytest.mark.parametrize("changes", [{"credentials": {}}, {"credentials": {"access_token": " "}}, {"shop_domain": None},
+                                     {"shop_domain": "bad hash!"}, {"shop_domain": "x" * 40}])
+async def test_missing_or_malformed_credentials(bc, http, changes):
     with pytest.raises(StoreConfigError):
-        await bc.platform(http, credentials=credentials).get_order("120")
+        await bc.platform(http, **changes).get_order("120")
     assert bc.stats.hits == 0
 
 
-async def test_store_hash_accepts_the_stores_prefix(bc, http):
-    platform = bc.platform(http, credentials={"store_hash": "stores/DEMO1BC", "access_token": bc.connection().credentials["access_token"]})
-    assert (await platform.get_order("120")).number == "120"
+@pytest.mark.parametrize("spelling", ["demo1bc", "stores/DEMO1BC", "https://api.bigcommerce.com/stores/demo1bc/v3/", " demo1bc/v2 "])
+async def test_store_hash_in_every_spelling(bc, http, spelling):
+    assert parse_store_hash(spelling) == "demo1bc"
+    assert (await bc.platform(http, shop_domain=spelling).get_order("120")).number == "120"
 
 
 async def test_plain_http_is_refused_for_real_hosts(http):

@@ -34,7 +34,8 @@ def _demo_connection(base_url: str, store_id: Union[int, str] = DEMO_WIDGET_ID) 
         store_id=store_id,
         platform="bigcommerce",
         base_url=base_url,
-        credentials={"store_hash": DEMO_STORE_HASH, "access_token": DEMO_ACCESS_TOKEN},
+        shop_domain=DEMO_STORE_HASH,
+        credentials={"access_token": DEMO_ACCESS_TOKEN},
     )
 
 
@@ -57,5 +58,6 @@ def register_emulators(register: Callable[[Any], None]) -> None:
             demo_connection=_demo_connection,
             orders_env=ORDERS_ENV,
             demo_widget_id=DEMO_WIDGET_ID,
+            demo_display_name="Demo Trading Post (BigCommerce)",
         )
     )

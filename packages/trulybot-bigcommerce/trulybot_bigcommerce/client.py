@@ -15,16 +15,35 @@ from urllib.parse import urlsplit
 from plugins.base import Platform
 from plugins.errors import MalformedResponse, OrderNotFound, PlatformError, StoreAuthError, StoreConfigError
 from plugins.http import HttpResponse
-from plugins.model import Order, OrderStatus, Shipment
+from plugins.integration import (
+    AppSetting,
+    ConnectContext,
+    ConnectFlow,
+    ConnectionSchema,
+    Field,
+    FieldError,
+    FieldRole,
+    FieldType,
+    WebhookDelivery,
+    WebhookOutcome,
+    WebhookRegistration,
+    WebhookSecret,
+    WebhookSpec,
+    WebhookTarget,
+)
+from plugins.model import Order, OrderStatus, Shipment, StoreConnection
 from plugins.text import clean_text, clean_url, is_loopback_host, normalize_email, normalize_order_number
 
-from trulybot_bigcommerce.normalize import PLATFORM, SHIPPING_STATUSES, embedded_list, order_from_payload, parse_shipments
+from trulybot_bigcommerce import webhooks as bc_webhooks
+from trulybot_bigcommerce.normalize import PLATFORM, SHIPPING_STATUSES, embedded_list, order_from_payload, parse_shipments, to_order_id
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.bigcommerce.com"
 STORE_HASH = re.compile(r"^[a-z0-9]{1,32}$")
-MAX_ORDER_ID = 2**31 - 1
+#: what a merchant may paste as the store hash: the hash, or the API path of the API account
+#: (``https://api.bigcommerce.com/stores/abc123/v3/``)
+STORE_HASH_INPUT = r"(?:https://api\.bigcommerce\.com/)?(?:stores/)?[A-Za-z0-9]{1,32}(?:/v[23])?/?"
 #: a V2 list answers 204 No Content when nothing matches
 NO_CONTENT = 204
 
@@ -34,26 +53,61 @@ def api_root(base_url: Optional[str]) -> str:
     return (base_url or "").strip().rstrip("/") or DEFAULT_API_URL
 
 
+def parse_store_hash(value: str) -> str:
+    """``abc123`` from ``abc123``, ``stores/abc123`` or the API path ``https://api.bigcommerce.com/stores/abc123/v3/``."""
+    text = (value or "").strip().lower().rstrip("/")
+    for prefix in ("https://api.bigcommerce.com/", "stores/"):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    for suffix in ("/v2", "/v3"):
+        if text.endswith(suffix):
+            text = text[: -len(suffix)]
+    return text
+
+
 class BigCommercePlatform(Platform):
     """A BigCommerce store through the V2 Orders API.
 
-    Credentials: ``store_hash`` (the ``abc123`` in ``stores/abc123``) and ``access_token`` (an API
-    account token with the *Orders: read-only* and *Information & settings: read-only* scopes; webhooks
-    need no extra scope). Store options: ``storefront_url`` (for the order page link; learned from
-    ``/v2/store`` when absent), ``status_map`` (``{"<status id>": "<normalized status>"}``),
-    ``allow_insecure_http`` (plain HTTP to a non-loopback API host; off).
+    The store hash (the ``abc123`` in ``stores/abc123``) is the connection's ``shop_domain``: it
+    identifies the store and is checked against the ``producer`` of webhook callbacks. The only
+    credential is ``access_token``, an API account token with the *Orders: read-only* and
+    *Information & settings: read-only* scopes (webhooks need no extra scope). ``base_url`` is the
+    API host (``https://api.bigcommerce.com`` when empty). Store options: ``storefront_url`` (for
+    the order page link; read from ``/v2/store`` when absent), ``status_map``
+    (``{"<status id>": "<normalized status>"}``), ``allow_insecure_http`` (plain HTTP to a
+    non-loopback API host; off).
     """
 
     name = PLATFORM
     display_name = "BigCommerce"
-    credential_fields = ("store_hash", "access_token")
+    credential_fields = ("access_token",)
+    connection_schema = ConnectionSchema(
+        fields=(
+            Field("store_hash", "Store hash", FieldType.TEXT, FieldRole.SHOP_DOMAIN, max_length=80,
+                  pattern=STORE_HASH_INPUT, pattern_hint="letters and digits, like abc123 (or the API path https://api.bigcommerce.com/stores/abc123/v3/)",
+                  help="The abc123 in your control panel address store-abc123.mybigcommerce.com, or the API path shown with the API account.",
+                  placeholder="abc123"),
+            Field("access_token", "Access token", FieldType.PASSWORD, FieldRole.CREDENTIAL,
+                  pattern=r"[A-Za-z0-9]{16,128}", pattern_hint="16 to 128 letters and digits",
+                  help="Settings → Store-level API accounts → Create API account, with Orders and "
+                       "Information & settings read-only; the token is shown once."),
+            Field("storefront_url", "Storefront address", FieldType.URL, FieldRole.OPTION, required=False,
+                  help="Your shop's https:// address, for order page links and the chat's allowed origin "
+                       "(read from the store when empty).", placeholder="https://shop.example.com"),
+        ),
+        flows=(ConnectFlow.API_KEYS,),
+        flow_labels={ConnectFlow.API_KEYS: "Paste an API account's store hash and access token"},
+    )
+    app_settings = (
+        AppSetting("api_url", "Send every BigCommerce call to this base URL instead of https://api.bigcommerce.com "
+                   "(emulators; honoured for https URLs, loopback URLs or in demo mode only)."),
+    )
+    webhooks = WebhookSpec(secret=WebhookSecret.PER_STORE, topics=("order/status_updated", "shipment/created", "shipment/updated"))
 
     # -- plumbing ---------------------------------------------------------------------------------
     def store_hash(self) -> str:
-        """The store hash, validated (lower-case letters and digits)."""
-        value = str(self.store.credentials.get("store_hash") or self.store.options.get("store_hash") or "").strip().lower()
-        if value.startswith("stores/"):
-            value = value[len("stores/"):]
+        """The store hash (``shop_domain``), validated: lower-case letters and digits."""
+        value = parse_store_hash(self.store.shop_domain or "")
         if not STORE_HASH.match(value):
             raise StoreConfigError("store hash must be letters and digits (the abc123 in stores/abc123)", platform=PLATFORM)
         return value
@@ -139,8 +193,22 @@ class BigCommercePlatform(Platform):
             "status": body.get("status") if isinstance(body.get("status"), str) else None,
         }
 
-    async def fetch_order(self, order_id: int, *, with_shipments: Optional[bool] = None) -> Order:
-        """The order with this id, its products and (for shipped states, or when asked) shipments."""
+    async def _learn_storefront(self) -> None:
+        """Read the storefront address from ``/v2/store`` once per process when no option gives it."""
+        memo = self.http.state_for(self.store.key).memo
+        if self._storefront_url() or memo.get("storefront_checked"):
+            return
+        memo["storefront_checked"] = True
+        try:
+            await self.check_connection()
+        except PlatformError as exc:
+            logger.debug("store %s: storefront address not learned (%s)", self.store.store_id, exc.code)
+
+    async def fetch_order(self, order_id: int, *, with_shipments: Optional[bool] = None, only_shipment: Optional[int] = None) -> Order:
+        """The order with this id, its products and (for shipped states, or when asked) shipments.
+
+        ``only_shipment``: keep only the shipment with this id (all when it is not among them).
+        """
         response = await self.call("GET", f"/orders/{order_id}", allow_404=True)
         if response.status == 404:
             raise OrderNotFound("no order with that number", platform=PLATFORM)
@@ -149,10 +217,15 @@ class BigCommercePlatform(Platform):
             raise MalformedResponse("order answer does not match the order asked for", platform=PLATFORM)
         status = self._order(payload).status
         wanted = status in SHIPPING_STATUSES if with_shipments is None else with_shipments
+        shipments: Optional[List[Any]] = embedded_list(payload.get("shipments"))
         if wanted:
-            products, shipments = await asyncio.gather(self._sub_resource(payload, "products"), self._sub_resource(payload, "shipments"))
+            products, shipments, _ = await asyncio.gather(
+                self._sub_resource(payload, "products"), self._sub_resource(payload, "shipments"), self._learn_storefront())
         else:
-            products, shipments = await self._sub_resource(payload, "products"), embedded_list(payload.get("shipments"))
+            products, _ = await asyncio.gather(self._sub_resource(payload, "products"), self._learn_storefront())
+        if only_shipment is not None and shipments:
+            named = [s for s in shipments if isinstance(s, dict) and to_order_id(s.get("id")) == only_shipment]
+            shipments = named or shipments
         return self._order(payload, products, shipments)
 
     async def get_order(self, number: str) -> Order:
@@ -193,16 +266,58 @@ class BigCommercePlatform(Platform):
             return []
         return parse_shipments(self._list(response, "shipment list"), delivered=order.status is OrderStatus.DELIVERED)
 
+    # -- integration ------------------------------------------------------------------------------
+    @classmethod
+    def connection_from_fields(cls, values: Mapping[str, str], context: ConnectContext) -> StoreConnection:
+        """The store hash from any accepted spelling; the API host from ``context`` (emulators) or the
+        ``api_url`` app setting when it may be used, else BigCommerce's gateway."""
+        connection = super().connection_from_fields(values, context)
+        connection.shop_domain = parse_store_hash(values.get("store_hash", ""))
+        if not STORE_HASH.match(connection.shop_domain):
+            raise FieldError("store_hash", "letters and digits, like abc123")
+        if not context.base_url_override:
+            connection.base_url = usable_api_url(context.settings.get("api_url"), demo=context.demo) or DEFAULT_API_URL
+        return connection
 
-def to_order_id(value: Any) -> Optional[int]:
-    """A positive V2 order id from an int or a digit string (leading zeros allowed), else ``None``."""
-    if isinstance(value, bool):
+    @classmethod
+    def store_key_of(cls, connection: StoreConnection) -> str:
+        return parse_store_hash(connection.shop_domain or "")
+
+    @classmethod
+    def storefront_origins(cls, connection: StoreConnection) -> List[str]:
+        parts = urlsplit(clean_url(connection.options.get("storefront_url")) or "")
+        return [f"https://{parts.netloc}"] if parts.scheme == "https" and parts.netloc else []
+
+    async def register_webhooks(self, target: WebhookTarget) -> WebhookRegistration:
+        return await bc_webhooks.register(self, target)
+
+    async def deregister_webhooks(self, registration: WebhookRegistration) -> None:
+        await bc_webhooks.deregister(self, registration)
+
+    @classmethod
+    def verify_webhook(cls, raw_body: bytes, headers: Mapping[str, str], secret: str) -> bool:
+        """BigCommerce does not sign bodies: the store's secret comes back in a custom header of the
+        hook (see :mod:`trulybot_bigcommerce.webhooks`), compared in constant time."""
+        return bc_webhooks.verify(headers, secret)
+
+    @classmethod
+    def read_delivery(cls, raw_body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
+        return bc_webhooks.read_delivery(raw_body)
+
+    async def parse_webhook(self, delivery: WebhookDelivery) -> WebhookOutcome:
+        return await bc_webhooks.parse(self, delivery)
+
+
+def usable_api_url(value: Optional[str], *, demo: bool) -> Optional[str]:
+    """The ``api_url`` app setting when it may be used: https, a loopback host, or demo mode."""
+    url = clean_url(value)
+    if url is None:
         return None
-    text = str(value).strip() if isinstance(value, (int, str)) else ""
-    if not text.isdigit() or not text.isascii() or len(text) > 12:
-        return None
-    number = int(text)
-    return number if 0 < number <= MAX_ORDER_ID else None
+    host = urlsplit(url).hostname
+    if url.lower().startswith("https://") or demo or is_loopback_host(host):
+        return url.rstrip("/")
+    logger.warning("TRULYBOT_BIGCOMMERCE_API_URL ignored: plain http is allowed for loopback emulators or in demo mode only")
+    return None
 
 
-__all__ = ["BigCommercePlatform", "DEFAULT_API_URL", "api_root", "to_order_id"]
+__all__ = ["BigCommercePlatform", "DEFAULT_API_URL", "api_root", "parse_store_hash", "usable_api_url"]

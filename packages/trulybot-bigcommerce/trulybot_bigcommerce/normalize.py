@@ -40,6 +40,18 @@ STATUS_MAP: Dict[int, Tuple[OrderStatus, str]] = {
 OPEN_STATUS_IDS = frozenset({8, 9, 11, 14})
 #: statuses after which a shopper may ask for tracking (shipments are fetched)
 SHIPPING_STATUSES = frozenset({OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED, OrderStatus.DELIVERED})
+MAX_ORDER_ID = 2**31 - 1
+
+
+def to_order_id(value: Any) -> Optional[int]:
+    """A positive V2 order id from an int or a digit string (leading zeros allowed), else ``None``."""
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip() if isinstance(value, (int, str)) else ""
+    if not text.isdigit() or not text.isascii() or len(text) > 12:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ORDER_ID else None
 
 
 def parse_rfc2822(value: Any) -> Optional[datetime]:
