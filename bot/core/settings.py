@@ -155,8 +155,12 @@ class Settings:
         return f"http://{_url_host(self.actions_host)}:{self.actions_port}"
 
     def emulator_port(self, platform: str, default: int) -> int:
-        """Port of a demo store emulator (configured for the built-in platforms)."""
-        return {"woocommerce": self.woocommerce_emulator_port, "shopify": self.shopify_emulator_port}.get(platform, default)
+        """Port of a demo store emulator: the built-in platforms' settings, else
+        ``TRULYBOT_<PLATFORM>_EMULATOR_PORT`` from the environment (installed plugin packages)."""
+        known = {"woocommerce": self.woocommerce_emulator_port, "shopify": self.shopify_emulator_port}
+        if platform in known:
+            return known[platform]
+        return _Reader(os.environ).port(f"TRULYBOT_{platform.upper()}_EMULATOR_PORT", default)
 
     def emulator_url(self, platform: str, default_port: int = 0) -> str:
         """Base URL of a demo store emulator on loopback."""

@@ -47,6 +47,10 @@ def stack_env(data_dir: Path, **overrides: str) -> Dict[str, str]:
     """Environment for a demo stack on fresh free ports with its own data directory."""
     port, rasa, actions, woo, shop = free_ports(5)
     env = dict(os.environ)
+    from plugins.manager import get_emulators
+
+    for spec in get_emulators().values():  # emulators of installed plugin packages
+        env[spec.port_env] = str(free_ports(1)[0])
     env.update(
         TRULYBOT_MODE="demo",
         TRULYBOT_PORT=str(port),
