@@ -124,14 +124,14 @@ async def test_custom_status_label_and_items_shipped_upgrade(http):
 
 async def test_find_orders_by_email_newest_first(bc, http):
     orders = await bc.platform(http).find_orders("Ava.Martin@Example.com")
-    assert [o.number for o in orders] == ["121", "124", "120"]
+    assert [o.number for o in orders] == ["121", "120", "124"]
     assert all(o.matches_email("ava.martin@example.com") for o in orders)
     assert await bc.platform(http).find_orders("nobody@example.com") == []  # 204 No Content
     assert await bc.platform(http).find_orders("not an email") == []
 
 
 async def test_find_orders_respects_limit(bc, http):
-    assert [o.number for o in await bc.platform(http).find_orders("ava.martin@example.com", limit=2)] == ["121", "124"]
+    assert [o.number for o in await bc.platform(http).find_orders("ava.martin@example.com", limit=2)] == ["121", "120"]
 
 
 @pytest.mark.parametrize("status_id", sorted(STATUS_MAP))
@@ -161,20 +161,42 @@ async def test_verification_fields_stay_private(bc, http):
     assert not order.matches_email("ava.martin@example.com")
     public = order.to_public_dict()
     assert "chloe" not in str(public).lower() and "97205" not in str(public)
-    assert public["status_page_url"] is None  # storefront not learned yet
     facts = verification_facts(seed(126))
     assert facts == {"email": "chloe.nguyen@example.com", "postcode": "97205", "last_name": "Nguyen", "phone_digits": "15035550133"}
 
 
-async def test_check_connection_learns_the_storefront(bc, http):
-    platform = bc.platform(http)
-    info = await platform.check_connection()
+async def test_check_connection(bc, http):
+    info = await bc.platform(http).check_connection()
     assert info == {"platform": "bigcommerce", "name": "Demo Trading Post", "version": "v2", "store_hash": "demo1bc",
                     "storefront_url": "https://demo-trading-post.example", "currency": "USD", "status": "live"}
-    order = await platform.get_order("120")
-    assert order.status_page_url == "https://demo-trading-post.example/account.php?action=view_order&order_id=120"
-    explicit = bc.platform(http, options={"storefront_url": "https://shop.example"})
+
+
+async def test_storefront_address_is_read_once_per_store_unless_configured(bc, http):
+    platform = bc.platform(http)
+    for number in ("120", "122"):
+        order = await platform.get_order(number)
+        assert order.status_page_url == f"https://demo-trading-post.example/account.php?action=view_order&order_id={number}"
+    assert bc.stats.by_path["/stores/demo1bc/v2/store"] == 1
+    explicit = bc.platform(http, store_id="other", options={"storefront_url": "https://shop.example"})
     assert (await explicit.get_order("120")).status_page_url.startswith("https://shop.example/account.php")
+    assert bc.stats.by_path["/stores/demo1bc/v2/store"] == 1
+
+
+async def test_unusable_storefront_address_gives_no_link(bc, http):
+    bc.app[bigcommerce.emulator.STATE_KEY].secure_url = "not a url"
+    order = await bc.platform(http).get_order("120")
+    assert order.status_page_url is None and order.number == "120"
+
+
+async def test_failing_store_information_does_not_fail_the_order(bc, http, monkeypatch):
+    async def unreachable(self):
+        raise StoreUnreachable("store timed out", platform="bigcommerce")
+
+    monkeypatch.setattr(BigCommercePlatform, "check_connection", unreachable)
+    platform = bc.platform(http)
+    order = await platform.get_order("120")
+    assert order.number == "120" and order.status_page_url is None
+    assert platform.http.state_for(platform.store.key).memo["storefront_checked"] is True  # not retried per lookup
 
 
 # -- errors ---------------------------------------------------------------------------------------------
