@@ -67,7 +67,7 @@ class _WooOverride(_Dummy):
 
 
 def test_hook_register_platforms():
-    assert get_platforms() == {"woocommerce": WooCommercePlatform, "shopify": ShopifyPlatform}
+    assert get_platforms(_manager_with()) == {"woocommerce": WooCommercePlatform, "shopify": ShopifyPlatform}  # built-ins
     for cls in (WooCommercePlatform, ShopifyPlatform):
         assert cls.display_name and cls.credential_fields
 
@@ -103,8 +103,8 @@ def test_hook_register_platforms_rejects_non_platforms():
 
 
 def test_hook_register_emulators():
-    emulators = get_emulators()
-    assert set(emulators) == {"woocommerce", "shopify"}
+    emulators = get_emulators(_manager_with())
+    assert set(emulators) == {"woocommerce", "shopify"}  # built-ins
     woo, shop = emulators["woocommerce"], emulators["shopify"]
     assert (woo.module, woo.default_port, woo.orders_env, woo.demo_widget_id) == (
         "plugins.woocommerce.emulator", 8101, "TRULYBOT_DEMO_WOOCOMMERCE_ORDERS", "demo-woocommerce")
