@@ -71,7 +71,7 @@ async def test_connect_registers_hooks_and_a_status_update_reaches_the_open_chat
     secret = bc.hooks[0]["headers"][SECRET_HEADER]
     other = body.replace(b"stores/demo1bc", b"stores/other1")
     resp = await client.post(destination, data=other, headers={"Content-Type": "application/json", SECRET_HEADER: secret})
-    assert resp.status in (400, 403)
+    assert resp.status == 403 and (await resp.json())["error"]["code"] == "shop_mismatch"
     await drain(env)
     assert len(pushes) == 1
 
@@ -92,5 +92,20 @@ async def test_connect_refuses_bad_input_and_stores_nothing(env, make_api, bc):
         assert resp.status == 422 and field in json.dumps(await resp.json())
     resp = await client.post("/api/integrations/bigcommerce/connect", headers=merchant.headers,
                              json={"store_hash": "demo1bc", "access_token": "wrongtokenwrongtoken"})
-    assert resp.status in (400, 401, 422, 502) and resp.status != 500
+    assert resp.status == 422 and (await resp.json())["error"]["code"] == "store_auth"
+    resp = await client.post("/api/integrations/bigcommerce/connect", headers=merchant.headers,
+                             json={"store_hash": "nothere", "access_token": emulator.DEMO_ACCESS_TOKEN})
+    assert resp.status == 422 and "store hash" in (await resp.json())["error"]["message"]
     assert env.query(lambda s: len(s.execute(select(StoreIntegration)).scalars().all())) == before
+
+
+async def test_unreachable_store_is_a_502_naming_the_reason(env, make_api):
+    from tests.support.ports import free_port
+
+    client, _ = await api_with_push(make_api, app_settings={"bigcommerce": {"api_url": f"http://127.0.0.1:{free_port()}"}})
+    merchant = env.merchant()
+    resp = await client.post("/api/integrations/bigcommerce/connect", headers=merchant.headers,
+                             json={"store_hash": "demo1bc", "access_token": emulator.DEMO_ACCESS_TOKEN})
+    body = await resp.json()
+    assert resp.status == 502 and body["error"]["code"] == "store_unreachable" and "could not connect" in body["error"]["message"]
+    assert env.query(lambda s: s.execute(select(StoreIntegration)).scalars().all()) == []

@@ -48,7 +48,7 @@ from plugins.emulation.faults import ADMIN_PREFIX, ORDERS_GETTER_KEY, ORDERS_SET
 from trulybot_bigcommerce.normalize import STATUS_MAP, parse_rfc2822
 
 DEMO_STORE_HASH = "demo1bc"
-DEMO_ACCESS_TOKEN = "bc_demo_token_7d2e4f9a1b3c5d6e8f0a2b4c6d8e0f1a"
+DEMO_ACCESS_TOKEN = "bcdemo7d2e4f9a1b3c5d6e8f0a2b4c6d8e0f1a"
 DEFAULT_PORT = 8103
 STATE_KEY = web.AppKey("bigcommerce_state", object)
 SUB_RESOURCES = ("products", "shipments")
