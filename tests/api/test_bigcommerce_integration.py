@@ -109,3 +109,35 @@ async def test_unreachable_store_is_a_502_naming_the_reason(env, make_api):
     body = await resp.json()
     assert resp.status == 502 and body["error"]["code"] == "store_unreachable" and "could not connect" in body["error"]["message"]
     assert env.query(lambda s: s.execute(select(StoreIntegration)).scalars().all()) == []
+
+
+async def test_status_update_arrives_in_the_shoppers_open_socket(env, make_api, bc):
+    """No push stub: the delivery goes through the webhook worker and the gateway into a live widget socket."""
+    from bot.core.db.models import WidgetConfig
+    from tests.gateway.helpers import WidgetSocket
+
+    client = await make_api(app_settings={"bigcommerce": {"api_url": bc.url}})
+    merchant = env.merchant()
+    resp = await client.post("/api/integrations/bigcommerce/connect", headers=merchant.headers, json={
+        "store_hash": "demo1bc", "access_token": emulator.DEMO_ACCESS_TOKEN, "storefront_url": "https://shop.example"})
+    assert resp.status in (200, 201), await resp.text()
+    row = env.query(lambda s: s.execute(select(StoreIntegration)).scalar_one())
+
+    def allow(session):
+        widget = session.execute(select(WidgetConfig).where(WidgetConfig.store_id == row.id)).scalar_one()
+        widget.allowed_origins = ["https://shop.example"]
+
+    env.query(allow)
+    sock = await WidgetSocket.connect(client, origin="https://shop.example")
+    welcome = await sock.hello(row.widget_id)
+    assert welcome["type"] == "welcome", welcome
+    lookup(env, merchant.id, row.id, "122", welcome["conversation_id"])  # what the lookup action records
+    answer = await admin(bc, "/__emulator/orders/122/shipments", tracking_number="1Z999AA10123456784", shipping_provider="ups")
+    assert [d["status"] for d in answer["deliveries"]] == [200]
+    await drain(env)
+    frame = await sock.recv_type("bot")
+    assert "reply_to" not in frame
+    [message] = frame["messages"]
+    assert message["text"].startswith("Update on order #122")
+    assert "https://www.ups.com/track?tracknum=1Z999AA10123456784" in message["text"]
+    await sock.ws.close()
