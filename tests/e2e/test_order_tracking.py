@@ -99,6 +99,22 @@ async def test_shopify_lookup_in_one_message(demo_stack):
         assert card["shipments"] and card["shipments"][0]["tracking_number"]
 
 
+async def test_bigcommerce_order_card_with_tracking(demo_stack):
+    """The demo store of the installed BigCommerce package answers through the same widget."""
+    pytest.importorskip("trulybot_bigcommerce", reason="packages/trulybot-bigcommerce is installed by `make setup`")
+    async with shopper(demo_stack, "demo-bigcommerce") as sock:
+        messages = await turn(sock, "where is my order #121? my email is ava.martin@example.com")
+        card = card_of(messages)
+        assert card["platform"] == "bigcommerce" and card["number"] == "121" and card["status"] == "partially_shipped"
+        [parcel] = card["shipments"]
+        assert parcel["carrier"] == "UPS" and parcel["tracking_url"] == "https://www.ups.com/track?tracknum=1Z999AA10123456784"
+        assert [i["name"] for i in card["items"]] == ["Wool Picnic Blanket", "Folding Pocket Knife"]
+        assert "ava" not in json.dumps(messages).lower()
+    async with shopper(demo_stack, "demo-bigcommerce") as sock:
+        wrong = text_of(await turn(sock, "track order 121 ben.taylor@example.com"))
+    assert wrong.startswith("I couldn't find an order with that number and email")
+
+
 @pytest.mark.parametrize("widget, number, email, opening", [
     ("demo-woocommerce", "1005", "jane.doe@example.com", "was cancelled"),
     ("demo-woocommerce", "1006", "alex.kim@example.com", "has been refunded"),
