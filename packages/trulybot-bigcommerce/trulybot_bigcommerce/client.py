@@ -35,7 +35,15 @@ from plugins.model import Order, OrderStatus, Shipment, StoreConnection
 from plugins.text import clean_text, clean_url, is_loopback_host, normalize_email, normalize_order_number
 
 from trulybot_bigcommerce import webhooks as bc_webhooks
-from trulybot_bigcommerce.normalize import PLATFORM, SHIPPING_STATUSES, embedded_list, order_from_payload, parse_shipments, to_order_id
+from trulybot_bigcommerce.normalize import (
+    PLATFORM,
+    SHIPPING_STATUSES,
+    embedded_list,
+    map_status,
+    order_from_payload,
+    parse_shipments,
+    to_order_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -215,7 +223,8 @@ class BigCommercePlatform(Platform):
         payload = response.json()
         if not isinstance(payload, dict) or to_order_id(payload.get("id")) != order_id:
             raise MalformedResponse("order answer does not match the order asked for", platform=PLATFORM)
-        status = self._order(payload).status
+        status, _ = map_status(payload.get("status_id"), items_shipped=payload.get("items_shipped"),
+                               items_total=payload.get("items_total"), options=self.store.options)
         wanted = status in SHIPPING_STATUSES if with_shipments is None else with_shipments
         shipments: Optional[List[Any]] = embedded_list(payload.get("shipments"))
         if wanted:
@@ -246,7 +255,7 @@ class BigCommercePlatform(Platform):
         orders = []
         for payload in self._list(response, "order list"):
             try:
-                order = self._order(payload, products=embedded_list(payload.get("products")) if isinstance(payload, dict) else None)
+                order = self._order(payload)  # items only when the list embeds them: a list costs one call
             except MalformedResponse:
                 logger.debug("store %s: skipped a malformed order in a list", self.store.store_id)
                 continue
