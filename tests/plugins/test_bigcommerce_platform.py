@@ -341,3 +341,43 @@ async def test_emulator_renders_resource_links_and_204(bc, http):
     assert "shipments" not in body
     assert (await platform.call("GET", "/orders", params={"email": "nobody@example.com"})).status == 204
     assert (await platform.call("GET", "/orders/120/shipments")).status == 204
+
+
+# -- connecting -----------------------------------------------------------------------------------------
+def test_connection_schema_cleans_and_refuses():
+    from plugins.integration import FieldError
+
+    schema = BigCommercePlatform.connection_schema
+    token = "a" * 31
+    assert schema.validate({"store_hash": " ABC123 ", "access_token": token}) == {"store_hash": "ABC123", "access_token": token}
+    assert schema.validate({"store_hash": "https://api.bigcommerce.com/stores/abc123/v3/", "access_token": token})["store_hash"]
+    for values, field in (({"access_token": token}, "store_hash"), ({"store_hash": "abc/123", "access_token": token}, "store_hash"),
+                          ({"store_hash": "abc123"}, "access_token"), ({"store_hash": "abc123", "access_token": "has spaces in it!"}, "access_token"),
+                          ({"store_hash": "abc123", "access_token": token, "storefront_url": "shop.example"}, "storefront_url"),
+                          ({"store_hash": "abc123", "access_token": token, "api_key": "x"}, "api_key")):
+        with pytest.raises(FieldError) as info:
+            schema.validate(values)
+        assert info.value.field == field
+    assert {f.name: f.is_secret for f in schema.fields} == {"store_hash": False, "access_token": True, "storefront_url": False}
+
+
+def test_connection_from_fields():
+    from plugins.integration import ConnectContext
+
+    values = {"store_hash": "https://api.bigcommerce.com/stores/ABC123/v3/", "access_token": "t" * 20, "storefront_url": "https://shop.example"}
+    conn = BigCommercePlatform.connection_from_fields(values, ConnectContext("https://bot.example"))
+    assert (conn.platform, conn.shop_domain, conn.base_url) == ("bigcommerce", "abc123", "https://api.bigcommerce.com")
+    assert conn.credentials == {"access_token": "t" * 20} and conn.options == {"storefront_url": "https://shop.example"}
+    assert BigCommercePlatform.store_key_of(conn) == "abc123"
+    assert BigCommercePlatform.storefront_origins(conn) == ["https://shop.example"]
+    emulated = BigCommercePlatform.connection_from_fields(values, ConnectContext("https://bot.example", base_url_override="http://127.0.0.1:9/"))
+    assert emulated.base_url == "http://127.0.0.1:9"
+    for setting, demo, expected in (("http://127.0.0.1:8103", False, "http://127.0.0.1:8103"),
+                                    ("https://proxy.example/bc/", False, "https://proxy.example/bc"),
+                                    ("http://proxy.example", False, "https://api.bigcommerce.com"),
+                                    ("http://proxy.example", True, "http://proxy.example"),
+                                    ("not a url", False, "https://api.bigcommerce.com")):
+        context = ConnectContext("https://bot.example", settings={"api_url": setting}, demo=demo)
+        assert BigCommercePlatform.connection_from_fields(values, context).base_url == expected
+    assert BigCommercePlatform.storefront_origins(BigCommercePlatform.connection_from_fields(
+        {**values, "storefront_url": "http://shop.example"}, ConnectContext("https://bot.example"))) == []
