@@ -122,12 +122,8 @@ async def test_status_update_arrives_in_the_shoppers_open_socket(env, make_api, 
         "store_hash": "demo1bc", "access_token": emulator.DEMO_ACCESS_TOKEN, "storefront_url": "https://shop.example"})
     assert resp.status in (200, 201), await resp.text()
     row = env.query(lambda s: s.execute(select(StoreIntegration)).scalar_one())
-
-    def allow(session):
-        widget = session.execute(select(WidgetConfig).where(WidgetConfig.store_id == row.id)).scalar_one()
-        widget.allowed_origins = ["https://shop.example"]
-
-    env.query(allow)
+    origins = env.query(lambda s: s.execute(select(WidgetConfig.allowed_origins).where(WidgetConfig.store_id == row.id)).scalar_one())
+    assert origins == ["https://shop.example"]  # the storefront address is the widget's allowed origin
     sock = await WidgetSocket.connect(client, origin="https://shop.example")
     welcome = await sock.hello(row.widget_id)
     assert welcome["type"] == "welcome", welcome
