@@ -97,7 +97,7 @@ class BigCommercePlatform(Platform):
                   placeholder="abc123"),
             Field("access_token", "Access token", FieldType.PASSWORD, FieldRole.CREDENTIAL,
                   pattern=r"[A-Za-z0-9]{16,128}", pattern_hint="16 to 128 letters and digits",
-                  help="Settings → Store-level API accounts → Create API account, with Orders and "
+                  help="Settings → API → Store-level API accounts → Create API account, with Orders and "
                        "Information & settings read-only; the token is shown once."),
             Field("storefront_url", "Storefront address", FieldType.URL, FieldRole.OPTION, required=False,
                   help="Your shop's https:// address, for order page links and the chat's allowed origin "
