@@ -381,3 +381,68 @@ def test_connection_from_fields():
         assert BigCommercePlatform.connection_from_fields(values, context).base_url == expected
     assert BigCommercePlatform.storefront_origins(BigCommercePlatform.connection_from_fields(
         {**values, "storefront_url": "http://shop.example"}, ConnectContext("https://bot.example"))) == []
+
+
+# -- demo seed from TRULYBOT_DEMO_BIGCOMMERCE_ORDERS (contract C4) ----------------------------------------
+def test_demo_orders_variable_reaches_the_emulator_command_line(tmp_path, monkeypatch):
+    from bot.core.settings import load_settings
+    from bot.process.supervisor import build_children
+
+    orders = tmp_path / "orders.json"
+    orders.write_text("[]")
+    monkeypatch.setenv("TRULYBOT_DEMO_BIGCOMMERCE_ORDERS", str(orders))
+    monkeypatch.setenv("TRULYBOT_BIGCOMMERCE_EMULATOR_PORT", "18103")
+    children = build_children(load_settings({"TRULYBOT_DATA_DIR": str(tmp_path)}), tmp_path / "model.tar.gz", tmp_path, True)
+    [child] = [c for c in children if c.name == "bigcommerce-emulator"]
+    assert child.argv[1:] == ["-m", "trulybot_bigcommerce.emulator", "--host", "127.0.0.1", "--port", "18103", "--orders", str(orders)]
+    assert child.port == 18103 and child.port_variable == "TRULYBOT_BIGCOMMERCE_EMULATOR_PORT"
+
+
+@pytest.mark.timeout(90)
+async def test_emulator_process_serves_an_orders_file_in_the_seed_shape(tmp_path, http):
+    """Products and shipments as lists, or left as resource links (then the order has no items)."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.support.ports import free_port
+
+    embedded = seed(121)
+    linked = seed(122)
+    linked["products"] = {"url": "https://api.bigcommerce.com/stores/x/v2/orders/122/products", "resource": "/orders/122/products"}
+    del linked["shipments"]
+    orders = tmp_path / "orders.json"
+    orders.write_text(json.dumps([embedded, linked]))
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "trulybot_bigcommerce.emulator", "--port", str(port), "--orders", str(orders)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                health = await http.request("GET", base + "/__emulator/health", store_key="health", max_retries=0)
+                break
+            except StoreUnreachable:
+                await asyncio.sleep(0.05)
+        assert health.json() == {"status": "ok", "platform": "bigcommerce", "orders": 2}
+        platform = BigCommercePlatform(get_emulators()["bigcommerce"].demo_connection(base, "file"), http)
+        first = await platform.get_order("121")
+        assert [i.name for i in first.items] == ["Wool Picnic Blanket", "Folding Pocket Knife"] and first.shipments
+        second = await platform.get_order("122")
+        assert second.items == [] and second.shipments == [] and second.status is OrderStatus.SHIPPED
+        with pytest.raises(OrderNotFound):
+            await platform.get_order("120")
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+
+
+def test_emulator_refuses_a_bad_orders_file(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "orders.json"
+    bad.write_text('{"not": "a list"}')
+    done = subprocess.run([sys.executable, "-m", "trulybot_bigcommerce.emulator", "--port", "1", "--orders", str(bad)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "JSON list of order objects" in done.stderr
