@@ -185,28 +185,6 @@ def parse_shipments(shipments: Any, *, products: Any = None, delivered: bool = F
     return parcels
 
 
-def phone_digits(value: Any) -> Optional[str]:
-    """The digits of a phone number (``"(555) 555-0100"`` → ``"5555550100"``), ``None`` if fewer than 4."""
-    if not isinstance(value, str):
-        return None
-    digits = "".join(ch for ch in value if ch.isdigit())
-    return digits if len(digits) >= 4 else None
-
-
-def verification_facts(payload: Mapping[str, Any]) -> Dict[str, Optional[str]]:
-    """The billing facts that can verify a shopper: email, postcode, last name, phone digits.
-
-    Never displayed or logged; :func:`order_from_payload` puts email and postcode on the order.
-    """
-    billing = payload.get("billing_address") if isinstance(payload.get("billing_address"), dict) else {}
-    return {
-        "email": billing.get("email") if isinstance(billing.get("email"), str) else None,
-        "postcode": clean_text(billing.get("zip"), 16),
-        "last_name": clean_text(billing.get("last_name"), 60),
-        "phone_digits": phone_digits(billing.get("phone")),
-    }
-
-
 def status_page_url(storefront_url: Optional[str], order_id: int) -> Optional[str]:
     """The customer account's order page on the storefront (needs the shopper to sign in)."""
     base = clean_url(storefront_url or "")
@@ -237,7 +215,7 @@ def order_from_payload(payload: Any, *, products: Optional[Iterable[Any]] = None
     tax_inclusive = payload.get("is_tax_inclusive_pricing") is True
     created = parse_rfc2822(payload.get("date_created"))
     currency = payload.get("default_currency_code") or payload.get("currency_code")
-    facts = verification_facts(payload)
+    billing = payload.get("billing_address") if isinstance(payload.get("billing_address"), dict) else {}
     suffix = "inc_tax" if tax_inclusive else "ex_tax"
     return Order(
         platform=PLATFORM,
@@ -255,7 +233,9 @@ def order_from_payload(payload: Any, *, products: Optional[Iterable[Any]] = None
         items=line_items(product_list, tax_inclusive=tax_inclusive),
         shipments=parse_shipments(shipment_list, products=product_list, delivered=status is OrderStatus.DELIVERED),
         status_page_url=status_page_url(storefront_url, order_id),
-        email=facts["email"],
-        billing_postcode=facts["postcode"],
+        email=billing.get("email") if isinstance(billing.get("email"), str) else None,
+        billing_postcode=clean_text(billing.get("zip"), 16),
+        billing_last_name=billing.get("last_name") if isinstance(billing.get("last_name"), str) else None,
+        phone=billing.get("phone") if isinstance(billing.get("phone"), str) else None,
         cancelled_at=parse_rfc2822(payload.get("date_modified")) if status is OrderStatus.CANCELLED else None,
     )
