@@ -26,7 +26,8 @@ from bot.api.errors import ApiError
 from bot.api.stores import invalidate_widget_cache, owned_store, store_dict
 from bot.api.validation import check
 from bot.dashboard import charts, queries, session as sess, words
-from bot.dashboard.web import Ctx, JsonRequest, action, error_page, page, redirect, security_headers, TEMPLATES
+from bot.dashboard.web import (Ctx, JsonRequest, TEMPLATES, action, error_page, page, redirect, security_headers,
+                               team_action, team_page)
 from bot.services.transcripts import TRACKER_ENGINE, intent_counts
 
 PER_PAGE = 25
@@ -91,7 +92,10 @@ async def signin(request: web.Request) -> web.Response:
     if identity is None:
         return await signin_page(request, "This token is not valid or was revoked.", 422)
     fresh = sess.new_session(identity.merchant_id, identity.token_id)  # new nonce: no session fixation
-    resp = redirect(_safe_next(form.get("next")))
+    target = _safe_next(form.get("next"))
+    if identity.role != "owner" and not target.startswith("/dashboard/inbox"):
+        target = "/dashboard/inbox"  # agents work the inbox only
+    resp = redirect(target)
     sess.set_cookie(request.app, resp, fresh)
     return resp
 
@@ -102,15 +106,16 @@ async def _form(request: web.Request) -> Dict[str, str]:
     return await read_form(request)
 
 
-@action
+@team_action
 async def signout(ctx: Ctx) -> web.Response:
     resp = redirect("/dashboard/signin?done=signedout")
     sess.clear_cookie(ctx.app, resp)
     return resp
 
 
-async def index(request: web.Request) -> web.Response:
-    return redirect("/dashboard/stores")
+@team_page
+async def index(ctx: Ctx) -> web.Response:
+    return redirect("/dashboard/stores" if ctx.merchant and ctx.merchant.get("role") == "owner" else "/dashboard/inbox")
 
 
 # --- stores --------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.services import activity
-from bot.core.db.models import Merchant, MerchantToken, StoreIntegration, UserActivity
+from bot.core.db.models import Merchant, MerchantAgent, MerchantToken, StoreIntegration, UserActivity
 
 SEEN_RECENT = timedelta(days=7)
 LOOKUP_TYPES = (activity.LOOKUP, activity.LOCKOUT, activity.STORE_ERROR)
@@ -21,14 +21,22 @@ OUTCOMES_SHOWN = ("shown", "mismatch", "not_found", "lockout", "store_error", "n
 
 
 def session_identity(session: Session, merchant_id: int, token_id: Optional[int]) -> Optional[Dict[str, Any]]:
-    """The merchant's name when its token is still valid, else None (revoked token = signed out)."""
+    """Who is signed in while the session's token is valid, else None (revoked token or removed
+    team member = signed out): ``{"id", "name", "merchant_name", "role", "agent_id"}``."""
     row = session.execute(
-        select(Merchant.name, MerchantToken.revoked_at).join(MerchantToken, MerchantToken.merchant_id == Merchant.id)
+        select(Merchant.name, MerchantToken.revoked_at, MerchantToken.agent_id)
+        .join(MerchantToken, MerchantToken.merchant_id == Merchant.id)
         .where(Merchant.id == merchant_id, MerchantToken.id == token_id)
     ).first()
     if row is None or row[1] is not None:
         return None
-    return {"id": merchant_id, "name": row[0]}
+    out = {"id": merchant_id, "name": row[0], "merchant_name": row[0], "role": "owner", "agent_id": None}
+    if row[2] is not None:
+        agent = session.get(MerchantAgent, row[2])
+        if agent is None or agent.revoked_at is not None or agent.accepted_at is None:
+            return None
+        out.update(name=agent.name or agent.email.split("@", 1)[0], role=agent.role, agent_id=agent.id)
+    return out
 
 
 def store_choices(session: Session, merchant_id: int) -> List[Dict[str, Any]]:

@@ -229,3 +229,19 @@ async def test_outside_opening_hours_the_shopper_leaves_an_email_and_a_question(
     with pytest.raises(HandoffError) as by_chat:
         await handoff_agent.reply(app, Actor(merchant_id, "Sam"), ticket["id"], "hi")
     assert by_chat.value.status == 409
+
+
+def test_record_route_turns_items_into_rasa_events():
+    from rasa.shared.core.events import BotUttered, ConversationPaused, UserUttered
+
+    from bot.rasa.channel import history_from_events, recorded_events
+
+    events = recorded_events([{"kind": "pause"}, {"kind": "bot", "text": QUEUED}, {"kind": "user", "text": "hi"},
+                              {"kind": "agent", "text": "Hello", "name": "Sam"}])
+    assert [type(e) for e in events] == [ConversationPaused, BotUttered, UserUttered, BotUttered]
+    history = history_from_events([e.as_dict() for e in events], 10)
+    # The gateway's own line is the assistant's turn; the person's reply carries their name.
+    assert [(h["role"], h["text"]) for h in history] == [("bot", QUEUED), ("user", "hi"), ("agent", "Hello")]
+    for bad in ([{"kind": "bot"}], [{"kind": "shout", "text": "x"}], []):
+        with pytest.raises(ValueError):
+            recorded_events(bad)

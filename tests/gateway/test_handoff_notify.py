@@ -4,12 +4,9 @@ breaks the shopper's handoff."""
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import hashlib
 import hmac
 import json
-import threading
 from typing import Any, Dict, List
 
 import pytest
@@ -23,51 +20,10 @@ from bot.services.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_secr
 from tests.gateway.helpers import WidgetSocket
 from tests.gateway.test_handoff import _ask_for_person, fake_rasa  # noqa: F401 - fixture
 from tests.support.ports import free_port
-
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
-
-
-class Mailbox:
-    """An aiosmtpd handler: keeps every message; ``hold`` makes DATA wait, ``reject`` refuses it."""
-
-    def __init__(self, reject: bool = False) -> None:
-        self.messages: List[Dict[str, Any]] = []
-        self.reject = reject
-        self.hold = threading.Event()
-        self.hold.set()
-        self.arrived = threading.Event()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        await asyncio.get_running_loop().run_in_executor(None, self.hold.wait, 20)
-        if self.reject:
-            return "554 5.7.1 Rejected by the test server"
-        parsed = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
-                              "subject": str(parsed["Subject"]), "body": parsed.get_content()})
-        self.arrived.set()
-        return "250 Message accepted"
-
-
-@pytest.fixture
-def smtp():
-    servers = []
-
-    def start(reject: bool = False) -> "tuple[Mailbox, int]":
-        box = Mailbox(reject)
-        port = free_port()
-        controller = aiosmtpd_controller.Controller(box, hostname="127.0.0.1", port=port)
-        controller.start()
-        servers.append(controller)
-        return box, port
-
-    yield start
-    for controller in servers:
-        controller.stop()
-
+from tests.support.smtp import smtp, smtp_env  # noqa: F401 - fixture
 
 def _smtp_env(port: int) -> Dict[str, str]:
-    return {"TRULYBOT_SMTP_HOST": "127.0.0.1", "TRULYBOT_SMTP_PORT": str(port), "TRULYBOT_SMTP_TLS": "none",
-            "TRULYBOT_SMTP_FROM": "bot@shop.example", "TRULYBOT_PUBLIC_URL": "https://bot.shop.example"}
+    return {**smtp_env(port), "TRULYBOT_PUBLIC_URL": "https://bot.shop.example"}
 
 
 def _set_store_config(app: web.Application, store_id: int, handoff: Dict[str, Any]) -> None:
@@ -81,10 +37,6 @@ def _set_store_config(app: web.Application, store_id: int, handoff: Dict[str, An
 
 def _count(channel: str, outcome: str) -> float:
     return NOTIFICATIONS.labels(channel, "handoff", outcome)._value.get()
-
-
-async def _wait(event: threading.Event, timeout: float = 10.0) -> bool:
-    return await asyncio.get_running_loop().run_in_executor(None, event.wait, timeout)
 
 
 async def test_email_and_signed_webhook_arrive_with_a_link_to_the_conversation(
@@ -110,7 +62,7 @@ async def test_email_and_signed_webhook_arrive_with_a_link_to_the_conversation(
     shopper = await WidgetSocket.connect(client)
     welcome = await shopper.hello()
     await _ask_for_person(shopper)
-    assert await _wait(box.arrived), "no email arrived"
+    assert await box.wait(), "no email arrived"
     await asyncio.wait_for(got_hook.wait(), 10)
 
     from bot.api.db import in_db
@@ -147,7 +99,7 @@ async def test_a_slow_smtp_server_does_not_hold_up_the_chat(aiohttp_client, make
         assert ack["type"] == "bot" and ack["messages"] == []
     assert not box.messages
     box.hold.set()
-    assert await _wait(box.arrived)
+    assert await box.wait()
     assert len(box.messages) == 1
 
 
