@@ -537,10 +537,13 @@ async def analytics_page(ctx: Ctx) -> web.Response:
     topic_chart = charts.bar_list(n["topics"][:8], label="What shoppers asked for")
     hour_chart = charts.column_chart([(f"{h:02d}", c) for h, c in n["hours"]], label="Busiest hours (UTC)", tick_every=3,
                                      tick_format=lambda k: f"{k}h")
+    handoff_chart = charts.column_chart(n["handoff_days"], label=f"Handoffs per day, last {days} days", tick_every=tick,
+                                        tick_format=lambda k: words.day(k + "T00:00:00+00:00"))
     query = urlencode({k: v for k, v in (("store", str(store_id or "")), ("days", str(days))) if v})
     return ctx.render("analytics.html", nav="analytics", n=n, days=days, periods=PERIODS, store_id=store_id,
                       stores=data["stores"], day_chart=day_chart, outcome_chart=outcome_chart, topic_chart=topic_chart,
-                      hour_chart=hour_chart, intent_chart=intent_chart, pct=_pct, csv_url=f"/dashboard/analytics.csv?{query}")
+                      hour_chart=hour_chart, intent_chart=intent_chart, handoff_chart=handoff_chart, pct=_pct,
+                      duration=words.duration, csv_url=f"/dashboard/analytics.csv?{query}")
 
 
 def _cell(value: Any) -> str:
@@ -563,6 +566,18 @@ async def analytics_csv(ctx: Ctx) -> web.Response:
     writer.writerow(["summary", "handoff_conversations", n["handoffs"]])
     writer.writerow(["summary", "resolution_rate", "" if n["resolution_rate"] is None else f"{n['resolution_rate']:.4f}"])
     writer.writerow(["summary", "handoff_rate", "" if n["handoff_rate"] is None else f"{n['handoff_rate']:.4f}"])
+    writer.writerow(["summary", "handoffs_requested", n["handoffs_requested"]])
+    writer.writerow(["summary", "first_human_reply_avg_seconds",
+                     "" if n["first_reply_seconds"] is None else f"{n['first_reply_seconds']:.1f}"])
+    writer.writerow(["summary", "handoffs_with_a_human_reply", n["first_replies"]])
+    writer.writerow(["summary", "resolved_by_bot_share",
+                     "" if n["resolved_by_bot_share"] is None else f"{n['resolved_by_bot_share']:.4f}"])
+    writer.writerow(["summary", "resolved_by_person_share",
+                     "" if n["resolved_by_person_share"] is None else f"{n['resolved_by_person_share']:.4f}"])
+    writer.writerow(["summary", "handoffs_closed_by_person", n["closed_by"]["person"]])
+    writer.writerow(["summary", "handoffs_closed_without_a_person", n["closed_by"]["bot"]])
+    for day_key, count in n["handoff_days"]:
+        writer.writerow(["handoffs_per_day", day_key, count])
     for day_key, count in n["days"]:
         writer.writerow(["conversations_per_day", day_key, count])
     for outcome, count in n["lookups"].items():
