@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot import appkeys
 from bot.api.db import in_db
+from bot.api.errors import ApiError
 from bot.dashboard import session as sess
 from bot.dashboard.web import Ctx, action, error_page, page, read_form, redirect
 from bot.services import agents
@@ -95,7 +96,7 @@ async def accept_invitation(request: web.Request) -> web.Response:
     session = sess.decode(request.app, request.cookies.get(sess.COOKIE))
     try:
         form: Dict[str, str] = await read_form(request)
-    except Exception:  # noqa: BLE001 - any unreadable form gets the same clear page
+    except ApiError:
         return error_page(request, 400, "Bad form", "The form could not be read.")
     if not sess.csrf_ok(request.app, session, form.get("csrf")):
         return error_page(request, 403, "Form expired", "This form is missing its security token or it expired. "
