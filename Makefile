@@ -14,7 +14,10 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test train bench eval clean lock mutate
+AXE_VERSION := 4.10.2
+AXE := var/node/node_modules/axe-core/axe.min.js
+
+.PHONY: setup run test train bench eval clean lock mutate axe
 
 setup: $(STAMP)
 
@@ -51,6 +54,12 @@ mutate: $(STAMP)
 # for config.yml and the stock DIET pipeline. ARGS="--quick" runs one k-fold fold.
 eval: $(STAMP)
 	nice -n 10 $(PY) -m tests.nlu.protocol $(ARGS)
+
+# axe-core (npm) for the accessibility audit inside the browser tests; gitignored under var/.
+axe: $(AXE)
+
+$(AXE):
+	npm install --prefix var/node --no-save --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
 
 # Re-resolve and pin every transitive dependency (needs the package index).
 lock: $(STAMP)

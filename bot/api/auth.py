@@ -2,6 +2,11 @@
 
 A token looks like ``tb_<43 url-safe characters>``; its first 10 characters (the ``prefix``) are
 stored in clear to recognise it in lists. Every merchant route needs ``Authorization: Bearer``.
+
+A token is an owner's (the merchant's own tokens) or a team member's (``agent_id`` set; the member's
+role). :func:`merchant_required` routes need an owner: :func:`require_owner` is the one role check,
+answering 403 with a clear message. :func:`member_required` routes (the handoff inbox) take anyone
+on the team.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.api.db import in_db
 from bot.api.errors import ApiError
-from bot.core.db.models import Merchant, MerchantToken, utcnow
+from bot.core.db.models import Merchant, MerchantAgent, MerchantToken, utcnow
 
 TOKEN_PREFIX = "tb_"
 PREFIX_LENGTH = 10
@@ -35,10 +40,23 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+OWNER_ONLY = ("This needs an owner of the merchant account: agents work the inbox only and cannot change "
+              "store settings or credentials.")
+
+
 @dataclass(frozen=True)
 class MerchantIdentity:
     merchant_id: int
     token_id: int
+    role: str = "owner"
+    agent_id: Optional[int] = None
+    name: Optional[str] = None  # the team member's display name (None for the merchant's own tokens)
+
+
+def require_owner(identity: MerchantIdentity) -> None:
+    """Refuse (403) anyone but an owner: the check every store-changing route goes through."""
+    if identity.role != "owner":
+        raise ApiError(403, "owner_only", OWNER_ONLY)
 
 
 def create_merchant(session: Session, name: str, email: Optional[str] = None, token_name: str = "default") -> Tuple[Merchant, str]:
@@ -50,12 +68,18 @@ def create_merchant(session: Session, name: str, email: Optional[str] = None, to
     return merchant, token
 
 
-def create_token(session: Session, merchant_id: int, name: str = "default") -> Tuple[MerchantToken, str]:
-    """A new token for ``merchant_id``; returns (row, plaintext). Only the hash is stored."""
+def create_token(session: Session, merchant_id: int, name: str = "default",
+                 agent_id: Optional[int] = None) -> Tuple[MerchantToken, str]:
+    """A new token for ``merchant_id`` (or one member of its team); returns (row, plaintext). Only the hash is stored."""
     if session.get(Merchant, merchant_id) is None:
         raise LookupError(f"no merchant with id {merchant_id}")
+    if agent_id is not None:
+        agent = session.get(MerchantAgent, agent_id)
+        if agent is None or agent.merchant_id != merchant_id or agent.revoked_at is not None:
+            raise LookupError(f"no team member {agent_id} of merchant {merchant_id}")
     token = new_token()
-    row = MerchantToken(merchant_id=merchant_id, name=name[:100], token_hash=hash_token(token), prefix=token[:PREFIX_LENGTH])
+    row = MerchantToken(merchant_id=merchant_id, name=name[:100], token_hash=hash_token(token), prefix=token[:PREFIX_LENGTH],
+                        agent_id=agent_id)
     session.add(row)
     session.flush()
     return row, token
@@ -82,13 +106,19 @@ def _lookup(session: Session, digest: str) -> Optional[MerchantIdentity]:
     row = session.execute(select(MerchantToken).where(MerchantToken.token_hash == digest)).scalar_one_or_none()
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
         return None
+    role, name = "owner", None
+    if row.agent_id is not None:
+        agent = session.get(MerchantAgent, row.agent_id)
+        if agent is None or agent.revoked_at is not None or agent.accepted_at is None:
+            return None
+        role, name = agent.role, agent.name or agent.email.split("@", 1)[0]
     now = utcnow()
     last = row.last_used_at
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=now.tzinfo)
     if last is None or now - last > LAST_USED_RESOLUTION:
         row.last_used_at = now
-    return MerchantIdentity(row.merchant_id, row.id)
+    return MerchantIdentity(row.merchant_id, row.id, role, row.agent_id, name)
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -111,7 +141,20 @@ async def authenticate(request: web.Request) -> MerchantIdentity:
 
 def merchant_required(handler: Callable[[web.Request, MerchantIdentity], Awaitable[web.StreamResponse]]
                       ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Decorator: authenticate the bearer token and pass the identity to the handler."""
+    """Decorator: authenticate the bearer token, require an owner, pass the identity to the handler."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        identity = await authenticate(request)
+        require_owner(identity)
+        return await handler(request, identity)
+
+    return wrapper
+
+
+def member_required(handler: Callable[[web.Request, MerchantIdentity], Awaitable[web.StreamResponse]]
+                    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Decorator: authenticate the bearer token of anyone on the merchant's team (owners and agents)."""
 
     @functools.wraps(handler)
     async def wrapper(request: web.Request) -> web.StreamResponse:

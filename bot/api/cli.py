@@ -2,7 +2,7 @@
 
     trulybot merchants create --name "Shop Owner" [--email owner@example.com] [--token-name laptop]
     trulybot merchants list
-    trulybot merchants token create --merchant 3 [--name ci]
+    trulybot merchants token create --merchant 3 [--name ci] [--agent jo@example.com]
     trulybot merchants token list --merchant 3
     trulybot merchants token revoke (--prefix tb_AbCdEfG | --id 7) [--merchant 3]
 
@@ -30,6 +30,7 @@ def add_merchants_parser(sub: Any, func: Callable[[argparse.Namespace], int]) ->
     tcreate = token.add_parser("create", help="create a token for a merchant (printed once)")
     tcreate.add_argument("--merchant", type=int, required=True, help="merchant id")
     tcreate.add_argument("--name", default="default", help="label of the token")
+    tcreate.add_argument("--agent", help="a team member's email: the token carries their role (agents: inbox only)")
     tcreate.set_defaults(func=func)
     tlist = token.add_parser("list", help="list a merchant's tokens (prefixes only)")
     tlist.add_argument("--merchant", type=int, required=True, help="merchant id")
@@ -70,8 +71,18 @@ def run_merchants(args: argparse.Namespace, sessions: Any) -> int:
         return 0
     sub = args.token_command
     if sub == "create":
+        from bot.core.db.models import MerchantAgent
+
         with sessions.begin() as session:
-            row, token = create_token(session, args.merchant, args.name)
+            agent_id = None
+            if getattr(args, "agent", None):
+                agent = session.execute(select(MerchantAgent).where(
+                    MerchantAgent.merchant_id == args.merchant, MerchantAgent.email == args.agent.strip().lower(),
+                    MerchantAgent.revoked_at.is_(None), MerchantAgent.accepted_at.isnot(None))).scalar_one_or_none()
+                if agent is None:
+                    raise LookupError("no team member with this email has joined this merchant")
+                agent_id = agent.id
+            row, token = create_token(session, args.merchant, args.name, agent_id)
             token_id = row.id
         print(f"Token {token_id} created for merchant {args.merchant}")
         print(f"API token (shown once, keep it secret): {token}")

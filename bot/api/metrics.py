@@ -54,6 +54,8 @@ STORE_CONNECTIONS = Counter("trulybot_store_connection_checks_total",
                             ["platform", "kind", "outcome"])
 CONNECTED_STORES = Gauge("trulybot_connected_stores", "Stores by platform and status", ["platform", "status"])
 WEBHOOKS = Counter("trulybot_webhooks_total", "Webhook deliveries by source, topic and result", ["source", "topic", "result"])
+NOTIFICATIONS = Counter("trulybot_notifications_total", "Emails and outgoing webhooks to merchants' teams, by outcome",
+                        ["channel", "purpose", "outcome"])
 
 _TOPICS = {"orders/updated", "orders/fulfilled", "orders/cancelled", "fulfillments/create", "fulfillments/update",
            "app/uninstalled", "customers/data_request", "customers/redact", "shop/redact", "order.updated"}

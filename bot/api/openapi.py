@@ -54,6 +54,20 @@ COMPONENTS: Dict[str, Any] = {
         "items": {"type": "array", "items": {"$ref": "#/components/schemas/Activity"}}, "page": {"type": "integer"},
         "per_page": {"type": "integer"}, "total": {"type": "integer"}, "has_more": {"type": "boolean"}}},
     "Html": {"type": "string"},
+    "Handoff": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "store_id": {"type": "integer"}, "conversation_id": {"type": "string"},
+        "state": {"type": "string", "enum": ["waiting", "active", "ticket", "closed"]}, "reason": {"type": "string"},
+        "agent": {"type": "object", "nullable": True}, "context": {"type": "object"},
+        "email": {"type": "string", "nullable": True}, "question": {"type": "string", "nullable": True},
+        "resolution": {"type": "string", "nullable": True}, "requested_at": {"type": "string"},
+        "claimed_at": {"type": "string", "nullable": True}, "first_reply_at": {"type": "string", "nullable": True},
+        "last_shopper_at": {"type": "string", "nullable": True}, "closed_at": {"type": "string", "nullable": True},
+        "store": {"type": "object"}}},
+    "HandoffList": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Handoff"}}}},
+    "HandoffChange": {"type": "object", "properties": {"handoff": {"$ref": "#/components/schemas/Handoff"}}},
+    "HandoffConversation": {"type": "object", "properties": {
+        "handoff": {"$ref": "#/components/schemas/Handoff"},
+        "transcript": {"type": "array", "items": {"type": "object"}}, "facts": {"type": "object"}}},
 }
 
 #: public routes under /api that the widget gateway (bot/gateway) serves; documented here so the

@@ -23,6 +23,7 @@ ROUTE_MODULES = (
     "bot.api.webhooks",
     "bot.api.widget",
     "bot.api.activities",
+    "bot.api.handoffs",
     "bot.api.openapi",
 )
 

@@ -19,6 +19,8 @@ def setup_dashboard(app: "web.Application") -> None:
     """Add the dashboard's routes to the bot service (called by create_app)."""
     from bot.dashboard import pages
     from bot.dashboard.session import UsedForms
+    from bot.dashboard.handoff_settings import setup_handoff_settings
+    from bot.dashboard.team import setup_team
     from bot.dashboard.web import HERE, USED_FORMS
 
     app[USED_FORMS] = UsedForms()
@@ -39,6 +41,8 @@ def setup_dashboard(app: "web.Application") -> None:
     r.add_get("/dashboard/activity", pages.activity_page)
     r.add_get("/dashboard/analytics", pages.analytics_page)
     r.add_get("/dashboard/analytics.csv", pages.analytics_csv)
+    setup_team(app)
+    setup_handoff_settings(app)
     r.add_static("/dashboard/static", HERE / "static", name="dashboard_static")
 
 

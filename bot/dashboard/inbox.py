@@ -1,5 +1,7 @@
 """The live inbox (``/dashboard/inbox``): conversations handed to a person, answered from the dashboard.
 
+Open to everyone on the merchant's team (owners and agents; see :mod:`bot.services.agents`).
+
 * ``GET /dashboard/inbox`` and ``/dashboard/inbox/{id}``: the list (waiting oldest first, then
   active, then tickets) and one conversation with its transcript, what the bot knows and a reply box.
   Server-rendered; ``inbox.js`` keeps it live.
@@ -19,7 +21,7 @@ from typing import Any, Dict, Optional
 
 from aiohttp import web
 
-from bot.dashboard.web import Ctx, action, error_page, page, redirect
+from bot.dashboard.web import Ctx, error_page, redirect, team_action as action, team_page as page
 from bot.services import handoff as service
 from bot.services import handoff_agent
 from bot.services.handoff import Actor, HandoffError
@@ -35,9 +37,11 @@ ACTIONS = ("claim", "release", "close", "hand_back")
 
 
 def actor_of(ctx: Ctx) -> Actor:
-    """The signed-in person (a merchant token signs in the merchant's owner)."""
+    """The signed-in person: a team member (their name and role), or the merchant's owner when
+    signed in with a merchant token (the merchant's name)."""
     assert ctx.merchant is not None
-    return Actor(merchant_id=ctx.merchant_id, name=ctx.merchant["name"], role="owner")
+    return Actor(merchant_id=ctx.merchant_id, name=ctx.merchant["name"], agent_id=ctx.merchant.get("agent_id"),
+                 role=ctx.merchant.get("role", "owner"))
 
 
 def _wants_json(ctx: Ctx) -> bool:

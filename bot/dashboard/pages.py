@@ -26,7 +26,8 @@ from bot.api.errors import ApiError
 from bot.api.stores import invalidate_widget_cache, owned_store, store_dict
 from bot.api.validation import check
 from bot.dashboard import charts, queries, session as sess, words
-from bot.dashboard.web import Ctx, JsonRequest, action, error_page, page, redirect, security_headers, TEMPLATES
+from bot.dashboard.web import (Ctx, JsonRequest, TEMPLATES, action, error_page, page, redirect, security_headers,
+                               team_action, team_page)
 from bot.services.transcripts import TRACKER_ENGINE, intent_counts
 
 PER_PAGE = 25
@@ -91,7 +92,10 @@ async def signin(request: web.Request) -> web.Response:
     if identity is None:
         return await signin_page(request, "This token is not valid or was revoked.", 422)
     fresh = sess.new_session(identity.merchant_id, identity.token_id)  # new nonce: no session fixation
-    resp = redirect(_safe_next(form.get("next")))
+    target = _safe_next(form.get("next"))
+    if identity.role != "owner" and not target.startswith("/dashboard/inbox"):
+        target = "/dashboard/inbox"  # agents work the inbox only
+    resp = redirect(target)
     sess.set_cookie(request.app, resp, fresh)
     return resp
 
@@ -102,15 +106,16 @@ async def _form(request: web.Request) -> Dict[str, str]:
     return await read_form(request)
 
 
-@action
+@team_action
 async def signout(ctx: Ctx) -> web.Response:
     resp = redirect("/dashboard/signin?done=signedout")
     sess.clear_cookie(ctx.app, resp)
     return resp
 
 
-async def index(request: web.Request) -> web.Response:
-    return redirect("/dashboard/stores")
+@team_page
+async def index(ctx: Ctx) -> web.Response:
+    return redirect("/dashboard/stores" if ctx.merchant and ctx.merchant.get("role") == "owner" else "/dashboard/inbox")
 
 
 # --- stores --------------------------------------------------------------------------------------
@@ -532,10 +537,13 @@ async def analytics_page(ctx: Ctx) -> web.Response:
     topic_chart = charts.bar_list(n["topics"][:8], label="What shoppers asked for")
     hour_chart = charts.column_chart([(f"{h:02d}", c) for h, c in n["hours"]], label="Busiest hours (UTC)", tick_every=3,
                                      tick_format=lambda k: f"{k}h")
+    handoff_chart = charts.column_chart(n["handoff_days"], label=f"Handoffs per day, last {days} days", tick_every=tick,
+                                        tick_format=lambda k: words.day(k + "T00:00:00+00:00"))
     query = urlencode({k: v for k, v in (("store", str(store_id or "")), ("days", str(days))) if v})
     return ctx.render("analytics.html", nav="analytics", n=n, days=days, periods=PERIODS, store_id=store_id,
                       stores=data["stores"], day_chart=day_chart, outcome_chart=outcome_chart, topic_chart=topic_chart,
-                      hour_chart=hour_chart, intent_chart=intent_chart, pct=_pct, csv_url=f"/dashboard/analytics.csv?{query}")
+                      hour_chart=hour_chart, intent_chart=intent_chart, handoff_chart=handoff_chart, pct=_pct,
+                      duration=words.duration, csv_url=f"/dashboard/analytics.csv?{query}")
 
 
 def _cell(value: Any) -> str:
@@ -558,6 +566,18 @@ async def analytics_csv(ctx: Ctx) -> web.Response:
     writer.writerow(["summary", "handoff_conversations", n["handoffs"]])
     writer.writerow(["summary", "resolution_rate", "" if n["resolution_rate"] is None else f"{n['resolution_rate']:.4f}"])
     writer.writerow(["summary", "handoff_rate", "" if n["handoff_rate"] is None else f"{n['handoff_rate']:.4f}"])
+    writer.writerow(["summary", "handoffs_requested", n["handoffs_requested"]])
+    writer.writerow(["summary", "first_human_reply_avg_seconds",
+                     "" if n["first_reply_seconds"] is None else f"{n['first_reply_seconds']:.1f}"])
+    writer.writerow(["summary", "handoffs_with_a_human_reply", n["first_replies"]])
+    writer.writerow(["summary", "resolved_by_bot_share",
+                     "" if n["resolved_by_bot_share"] is None else f"{n['resolved_by_bot_share']:.4f}"])
+    writer.writerow(["summary", "resolved_by_person_share",
+                     "" if n["resolved_by_person_share"] is None else f"{n['resolved_by_person_share']:.4f}"])
+    writer.writerow(["summary", "handoffs_closed_by_person", n["closed_by"]["person"]])
+    writer.writerow(["summary", "handoffs_closed_without_a_person", n["closed_by"]["bot"]])
+    for day_key, count in n["handoff_days"]:
+        writer.writerow(["handoffs_per_day", day_key, count])
     for day_key, count in n["days"]:
         writer.writerow(["conversations_per_day", day_key, count])
     for outcome, count in n["lookups"].items():

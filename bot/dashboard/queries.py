@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.services import activity
-from bot.core.db.models import Merchant, MerchantToken, StoreIntegration, UserActivity
+from bot.core.db.models import Handoff, Merchant, MerchantAgent, MerchantToken, StoreIntegration, UserActivity
 
 SEEN_RECENT = timedelta(days=7)
 LOOKUP_TYPES = (activity.LOOKUP, activity.LOCKOUT, activity.STORE_ERROR)
@@ -21,14 +21,22 @@ OUTCOMES_SHOWN = ("shown", "mismatch", "not_found", "lockout", "store_error", "n
 
 
 def session_identity(session: Session, merchant_id: int, token_id: Optional[int]) -> Optional[Dict[str, Any]]:
-    """The merchant's name when its token is still valid, else None (revoked token = signed out)."""
+    """Who is signed in while the session's token is valid, else None (revoked token or removed
+    team member = signed out): ``{"id", "name", "merchant_name", "role", "agent_id"}``."""
     row = session.execute(
-        select(Merchant.name, MerchantToken.revoked_at).join(MerchantToken, MerchantToken.merchant_id == Merchant.id)
+        select(Merchant.name, MerchantToken.revoked_at, MerchantToken.agent_id)
+        .join(MerchantToken, MerchantToken.merchant_id == Merchant.id)
         .where(Merchant.id == merchant_id, MerchantToken.id == token_id)
     ).first()
     if row is None or row[1] is not None:
         return None
-    return {"id": merchant_id, "name": row[0]}
+    out = {"id": merchant_id, "name": row[0], "merchant_name": row[0], "role": "owner", "agent_id": None}
+    if row[2] is not None:
+        agent = session.get(MerchantAgent, row[2])
+        if agent is None or agent.revoked_at is not None or agent.accepted_at is None:
+            return None
+        out.update(name=agent.name or agent.email.split("@", 1)[0], role=agent.role, agent_id=agent.id)
+    return out
 
 
 def store_choices(session: Session, merchant_id: int) -> List[Dict[str, Any]]:
@@ -117,7 +125,12 @@ def analytics(session: Session, merchant_id: int, store_ids: Sequence[int], sinc
     topics["order tracking (lookups)"] = sum(lookups.values())
     topics["handoff to a person"] = session.execute(select(func.count()).where(*of(activity.HANDOFF))).scalar() or 0
 
+    people = handoff_stats(session, store_ids, since, until)
     return {
+        **people,
+        # Share of conversations the assistant resolved on its own vs the ones a person resolved.
+        "resolved_by_bot_share": resolved / denominator if denominator else None,
+        "resolved_by_person_share": people["closed_by"]["person"] / denominator if denominator else None,
         "since": since, "until": until,
         "days": _fill_days(per_day, since, until),
         "conversations": conversations,
@@ -132,6 +145,33 @@ def analytics(session: Session, merchant_id: int, store_ids: Sequence[int], sinc
         "hours": [(h, hours.get(h, 0)) for h in range(24)],
         "hours_source": "conversations" if conversations else "shopper activity",
     }
+
+
+def _seconds_between(session: Session, start: Any, end: Any) -> Any:
+    """``end - start`` in seconds, in SQL (SQLite and PostgreSQL)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 86400.0
+    return func.extract("epoch", end - start)
+
+
+def handoff_stats(session: Session, store_ids: Sequence[int], since: datetime, until: datetime) -> Dict[str, Any]:
+    """Handoffs requested in [since, until) of ``store_ids`` (the caller checked they are the merchant's):
+    per day, the average time to a person's first reply, and how the closed ones were resolved
+    (``resolution``: "person" once someone replied or answered a ticket, "bot" when handed back unanswered)."""
+    if not store_ids:
+        return {"handoff_days": _fill_days({}, since, until), "handoffs_requested": 0, "first_reply_seconds": None,
+                "first_replies": 0, "closed_by": {"person": 0, "bot": 0}}
+    where = [Handoff.store_id.in_(list(store_ids)), Handoff.requested_at >= since, Handoff.requested_at < until]
+    day = func.date(Handoff.requested_at).label("day")
+    per_day = {str(d): n for d, n in session.execute(select(day, func.count()).where(*where).group_by(day)).all()}
+    wait = _seconds_between(session, Handoff.requested_at, Handoff.first_reply_at)
+    replies, average = session.execute(select(func.count(), func.avg(wait)).where(
+        *where, Handoff.first_reply_at.isnot(None))).one()
+    closed_by = {str(r): n for r, n in session.execute(select(Handoff.resolution, func.count()).where(
+        *where, Handoff.state == "closed", Handoff.resolution.isnot(None)).group_by(Handoff.resolution)).all()}
+    return {"handoff_days": _fill_days(per_day, since, until), "handoffs_requested": sum(per_day.values()),
+            "first_reply_seconds": float(average) if average is not None else None, "first_replies": replies or 0,
+            "closed_by": {"person": closed_by.get("person", 0), "bot": closed_by.get("bot", 0)}}
 
 
 INTENT_SAMPLE = 5000
@@ -165,7 +205,8 @@ def _fill_days(per_day: Dict[str, int], since: datetime, until: datetime) -> Lis
 
 
 def empty_analytics(since: datetime, until: datetime) -> Dict[str, Any]:
-    return {"since": since, "until": until, "days": _fill_days({}, since, until), "conversations": 0,
+    return {**handoff_stats(None, [], since, until), "resolved_by_bot_share": None,  # type: ignore[arg-type]
+            "resolved_by_person_share": None, "since": since, "until": until, "days": _fill_days({}, since, until), "conversations": 0,
             "lookups": {o: 0 for o in OUTCOMES_SHOWN}, "lookups_total": 0, "resolved": 0, "handoffs": 0,
             "resolution_rate": None, "handoff_rate": None, "denominator": 0, "topics": [],
             "hours": [(h, 0) for h in range(24)], "hours_source": "conversations", "intents": [], "intents_sampled": False}

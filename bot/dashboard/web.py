@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 import jinja2
 from aiohttp import web
 
-from bot.api.auth import MerchantIdentity
+from bot.api.auth import MerchantIdentity, require_owner
 from bot.api.db import in_db
 from bot.api.errors import ApiError
 from bot.dashboard import queries, session as sess, words
@@ -51,7 +51,8 @@ class Ctx:
     @property
     def me(self) -> MerchantIdentity:
         assert self.merchant is not None and self.session.token_id is not None
-        return MerchantIdentity(self.merchant["id"], self.session.token_id)
+        return MerchantIdentity(self.merchant["id"], self.session.token_id, self.merchant.get("role", "owner"),
+                                self.merchant.get("agent_id"), self.merchant.get("name"))
 
     @property
     def merchant_id(self) -> int:
@@ -127,7 +128,7 @@ async def _identity(request: web.Request) -> "tuple[Optional[sess.DashSession], 
     return session, merchant
 
 
-def _guard(handler: Callable[[Ctx], Awaitable[web.StreamResponse]], *, post: bool
+def _guard(handler: Callable[[Ctx], Awaitable[web.StreamResponse]], *, post: bool, team: bool = False
            ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     @functools.wraps(handler)
     async def wrapper(request: web.Request) -> web.StreamResponse:
@@ -135,6 +136,8 @@ def _guard(handler: Callable[[Ctx], Awaitable[web.StreamResponse]], *, post: boo
             session, merchant = await _identity(request)
             if session is None or merchant is None:
                 return to_signin(request, expired=session is not None and session.merchant_id is not None)
+            if not team:  # the role check of every owner page and form (the API's require_owner)
+                require_owner(MerchantIdentity(merchant["id"], session.token_id or 0, merchant.get("role", "owner")))
             form: Dict[str, str] = {}
             if post:
                 form = await read_form(request)
@@ -148,19 +151,31 @@ def _guard(handler: Callable[[Ctx], Awaitable[web.StreamResponse]], *, post: boo
                 return error_page(request, 404, "Not found", "There is no such store in your account.")
             if exc.status == 503:
                 return error_page(request, 503, "Try again shortly", "The database is not answering. Try again in a moment.")
+            if exc.code == "owner_only":
+                return error_page(request, 403, "Owners only", exc.message)
             return error_page(request, exc.status, "Something is not right", exc.message)
 
     return wrapper
 
 
 def page(handler: Callable[[Ctx], Awaitable[web.StreamResponse]]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """A GET page for signed-in merchants (others are sent to the sign-in page)."""
+    """A GET page for signed-in owners (others are sent to the sign-in page; agents get 403)."""
     return _guard(handler, post=False)
 
 
 def action(handler: Callable[[Ctx], Awaitable[web.StreamResponse]]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """A form POST: signed in, and a CSRF token matching the session (403 otherwise)."""
+    """A form POST of owners: signed in, and a CSRF token matching the session (403 otherwise)."""
     return _guard(handler, post=True)
+
+
+def team_page(handler: Callable[[Ctx], Awaitable[web.StreamResponse]]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A GET page for anyone on the merchant's team (the inbox)."""
+    return _guard(handler, post=False, team=True)
+
+
+def team_action(handler: Callable[[Ctx], Awaitable[web.StreamResponse]]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A form POST for anyone on the merchant's team, with the session's CSRF token."""
+    return _guard(handler, post=True, team=True)
 
 
 class JsonRequest:

@@ -64,6 +64,17 @@ def when(value: Any) -> str:
     return f"{day(moment)}, {moment:%H:%M} UTC" if moment else ""
 
 
+def duration(seconds: Optional[float]) -> str:
+    """``45 s``, ``3 min``, ``2.5 h``; ``—`` when there is nothing to measure."""
+    if seconds is None:
+        return "—"
+    if seconds < 90:
+        return f"{max(0, round(seconds))} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def ago(value: Any) -> str:
     moment = aware(value)
     if moment is None:

@@ -123,8 +123,10 @@ async def start(conn: "Connection", marker: Dict[str, Any]) -> List[Dict[str, An
     try:
         result = await in_db(app, service.request, store.id, conversation.id, context, reason,
                              service.WAITING if live else service.TICKET)
-        if result["created"]:
-            await conn.gw.rasa().record(conversation.id, [{"kind": "pause"}])
+        said = QUEUED if result["state"] != service.TICKET else hours.offline_message()
+        # The pause and the line the shopper reads go into the transcript together.
+        await conn.gw.rasa().record(conversation.id, ([{"kind": "pause"}] if result["created"] else [])
+                                    + [{"kind": "bot", "text": said}])
     except Exception:  # noqa: BLE001 - the shopper gets a clear sentence, the bot keeps the chat
         logger.warning("could not open a handoff", exc_info=True)
         return [{"text": UNREACHABLE}]
@@ -137,11 +139,9 @@ async def start(conn: "Connection", marker: Dict[str, Any]) -> List[Dict[str, An
         from bot.services import notify
 
         notify.schedule(app, result)
-    if result["state"] == service.TICKET:
-        if result["created"]:
-            await in_db(app, handoff_hours.start_collecting, result["id"])
-        return [{"text": hours.offline_message()}]
-    return [{"text": QUEUED}]
+    if result["state"] == service.TICKET and result["created"]:
+        await in_db(app, handoff_hours.start_collecting, result["id"])
+    return [{"text": said}]
 
 
 async def route(conn: "Connection", item: Dict[str, Any]) -> Dict[str, Any]:
@@ -156,7 +156,7 @@ async def route(conn: "Connection", item: Dict[str, Any]) -> Dict[str, Any]:
     if handoff["state"] == service.TICKET:
         reply = await handoff_hours.collect(app, handoff["id"], text)
         if reply:
-            await conn.gw.rasa().record(conversation.id, [{"kind": "agent", "text": m["text"], "name": ""} for m in reply])
+            await conn.gw.rasa().record(conversation.id, [{"kind": "bot", "text": m["text"]} for m in reply])
     else:
         await in_db(app, service.shopper_wrote, handoff["id"])
     merchant_id = await in_db(app, service.merchant_of_store, conn.store_id)

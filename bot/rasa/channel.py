@@ -7,9 +7,10 @@ Registered in ``credentials.yml`` as ``bot.rasa.channel.TrulyBotChannel``. Route
   ``{"messages": [{"text", "buttons", "custom", "image"}...]}``, the bot's replies to that turn.
 * ``POST /history`` — ``{"sender": id, "limit": n}`` → ``{"events": [{"role", "text", ...}]}``,
   the recent user and bot messages of a conversation (for resumed widget sessions).
-* ``POST /record`` — ``{"sender": id, "events": [{"kind": "user"|"agent"|"pause"|"resume", ...}]}``
+* ``POST /record`` — ``{"sender": id, "events": [{"kind": "user"|"agent"|"bot"|"pause"|"resume", ...}]}``
   → ``{"recorded": n}``: appends turns of a live handoff to the tracker without running the
-  policies (shopper text, a person's reply with ``name``, Rasa's own pause/resume events).
+  policies (shopper text, a person's reply with ``name``, the bot service's own lines such as
+  "someone will join shortly" or a ticket's questions, Rasa's own pause/resume events).
 * ``GET /health`` — ``{"status": "ok"}`` once the model is loaded (unsigned: it reveals nothing).
 
 Rasa's socket.io and REST channels are not used: the bot service owns the public socket.
@@ -114,20 +115,22 @@ def recorded_events(items: Any) -> List[Any]:
         metadata = item.get("metadata") if isinstance(item, dict) else None
         if metadata is not None and not isinstance(metadata, dict):
             raise ValueError("metadata must be an object")
-        if kind in ("user", "agent") and (not isinstance(text, str) or not text or len(text) > MAX_TEXT_CHARS):
-            raise ValueError("user and agent events need a text")
+        if kind in ("user", "agent", "bot") and (not isinstance(text, str) or not text or len(text) > MAX_TEXT_CHARS):
+            raise ValueError("user, agent and bot events need a text")
         if kind == "user":
             out.append(UserUttered(text, metadata={**(metadata or {}), "handoff": True}))
         elif kind == "agent":
             name = str(item.get("name") or "")[:200]
             custom = item.get("custom") if isinstance(item.get("custom"), dict) else None
             out.append(BotUttered(text, data={"custom": custom} if custom else {}, metadata={"agent": {"name": name}}))
+        elif kind == "bot":  # the assistant's side, said by the bot service during a handoff
+            out.append(BotUttered(text, metadata={"handoff": True}))
         elif kind == "pause":
             out.append(ConversationPaused())
         elif kind == "resume":
             out.append(ConversationResumed())
         else:
-            raise ValueError("kind must be user, agent, pause or resume")
+            raise ValueError("kind must be user, agent, bot, pause or resume")
     return out
 
 

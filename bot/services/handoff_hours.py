@@ -153,6 +153,31 @@ class HandoffSettings:
             when = f" They are back {opening.strftime('%A %H:%M')} ({getattr(opening.tzinfo, 'key', 'UTC')})."
         return f"The team is not available right now.{when} Leave your email and question here and they will answer you by email. {ASK_EMAIL}"
 
+    def closes_at(self, now: Optional[datetime] = None) -> Optional[datetime]:
+        """When the current opening span ends (local time); None when closed now or always open."""
+        if self.hours is None:
+            return None
+        local = (now or datetime.now(timezone.utc)).astimezone(self.tz)
+        moment = local.time()
+        for start, end in self.hours.get(local.weekday(), []):
+            if start <= moment < end or (end == time.max and moment >= start):
+                return datetime.combine(local.date(), end, tzinfo=self.tz)
+        return None
+
+    def timeout_message(self, now: Optional[datetime] = None) -> str:
+        """What the shopper reads when nobody claimed the conversation in time: when the team will
+        answer (today before closing, or at the next opening), and that it will be by email."""
+        closing = self.closes_at(now)
+        if closing is not None:
+            end = "midnight" if closing.time() == time.max else closing.strftime("%H:%M")
+            when = f" They usually answer the same day, before {end} ({getattr(self.tz, 'key', 'UTC')})."
+        else:
+            opening = self.next_opening(now)
+            when = (f" They are back {opening.strftime('%A %H:%M')} ({getattr(opening.tzinfo, 'key', 'UTC')})."
+                    if opening is not None else "")
+        return (f"Nobody from the team could join the chat yet.{when} Leave your email and question here and they "
+                f"will answer you by email. {ASK_EMAIL}")
+
 
 def start_collecting(session: Session, handoff_id: int) -> None:
     """Mark a ticket as waiting for the shopper's email."""

@@ -8,8 +8,11 @@
   sha256=<hex HMAC of "<timestamp>.<body>">`` keyed with the store's webhook secret
   (:func:`webhook_secret`, shown to the merchant in the inbox settings).
 
-Both carry a link to the conversation in the inbox. Failures are logged, never raised: a
-notification must not break the shopper's chat.
+Both carry a link to the conversation in the inbox. Failures are logged and counted
+(``trulybot_notifications_total{channel, purpose, outcome}``), never raised: a notification must
+not break the shopper's chat. :func:`deliver_email` is the one way the bot service sends email
+(handoff notices and agent invitations alike); it runs ``smtplib`` in a worker thread, so the
+event loop never waits for an SMTP server.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from bot import appkeys
 from bot.api.db import in_db
+from bot.api.metrics import NOTIFICATIONS
 from bot.core.db.models import Merchant, StoreIntegration
 from bot.core.sealed import derive_key
 from bot.core.settings import Settings
@@ -94,6 +98,21 @@ def send_email(settings: Settings, to: List[str], subject: str, body: str) -> No
         client.send_message(message)
 
 
+async def deliver_email(settings: Settings, to: List[str], subject: str, body: str, purpose: str) -> bool:
+    """Send an email without blocking the event loop; False (logged and counted) when it failed."""
+    if not settings.smtp_host or not to:
+        NOTIFICATIONS.labels("email", purpose, "skipped").inc()
+        return False
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, send_email, settings, to, subject, body)
+    except (OSError, smtplib.SMTPException) as exc:
+        logger.warning("%s email not sent (%s: %s)", purpose, exc.__class__.__name__, str(exc)[:200])
+        NOTIFICATIONS.labels("email", purpose, "failed").inc()
+        return False
+    NOTIFICATIONS.labels("email", purpose, "sent").inc()
+    return True
+
+
 def waiting_text(store_name: str, handoff: Dict[str, Any], link: str) -> str:
     if handoff.get("state") == service.TICKET:
         return f"A shopper on {store_name} left a question for the team while nobody was available: {link}"
@@ -112,11 +131,7 @@ async def notify_waiting(app: web.Application, handoff: Dict[str, Any]) -> Dict[
     if settings.smtp_host and targets["emails"]:
         subject = f"[{targets['store_name']}] A shopper is waiting in the chat"
         body = text + "\n\nOpen the inbox to answer. You get this email because you are on the store's team.\n"
-        try:
-            await asyncio.get_running_loop().run_in_executor(None, send_email, settings, targets["emails"], subject, body)
-            sent["email"] = True
-        except (OSError, smtplib.SMTPException) as exc:
-            logger.warning("handoff email not sent (%s)", exc.__class__.__name__)
+        sent["email"] = await deliver_email(settings, targets["emails"], subject, body, "handoff")
     if targets["webhook_url"]:
         sent["webhook"] = await post_webhook(app, targets["webhook_url"], handoff, text, link)
     if any(sent.values()):
@@ -137,10 +152,13 @@ async def post_webhook(app: web.Application, url: str, handoff: Dict[str, Any], 
                                           allow_redirects=False) as resp:
             if resp.status >= 300:
                 logger.warning("handoff webhook answered %s", resp.status)
+                NOTIFICATIONS.labels("webhook", "handoff", "failed").inc()
                 return False
+            NOTIFICATIONS.labels("webhook", "handoff", "sent").inc()
             return True
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         logger.warning("handoff webhook failed (%s)", exc.__class__.__name__)
+        NOTIFICATIONS.labels("webhook", "handoff", "failed").inc()
         return False
 
 

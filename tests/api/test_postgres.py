@@ -49,3 +49,34 @@ async def test_shopify_install_and_shop_redact_on_postgres(pg_env, make_api, sho
     assert env.query(lambda s: s.execute(select(func.count()).select_from(StoreIntegration)).scalar()) == 0
     assert env.query(lambda s: s.execute(select(func.count()).select_from(UserActivity).where(
         UserActivity.store_id == store.id)).scalar()) == 0
+
+
+def test_handoff_analytics_and_the_claim_timeout_arbiter_on_postgres(pg_env):
+    from datetime import datetime, timedelta, timezone
+
+    from bot.core.db.models import Handoff
+    from bot.dashboard.queries import handoff_stats
+    from bot.services import handoff_timeout
+
+    env = pg_env
+    merchant = env.merchant("Pat")
+    now = datetime.now(timezone.utc)
+
+    def seed(session) -> "tuple[int, int]":
+        store = StoreIntegration(user_id=merchant.id, platform="woocommerce", config={"handoff": {"claim_timeout_minutes": 1}})
+        session.add(store)
+        session.flush()
+        session.add(Handoff(store_id=store.id, conversation_id="a", state="closed", context={}, requested_at=now,
+                            first_reply_at=now + timedelta(seconds=30), resolution="person"))
+        waiting = Handoff(store_id=store.id, conversation_id="b", state="waiting", context={},
+                          requested_at=now - timedelta(minutes=2))
+        session.add(waiting)
+        session.flush()
+        return store.id, waiting.id
+    store_id, waiting_id = env.query(seed)
+    stats = env.query(lambda s: handoff_stats(s, [store_id], now - timedelta(days=1), now + timedelta(days=1)))
+    assert stats["handoffs_requested"] == 2 and stats["first_replies"] == 1
+    assert abs(stats["first_reply_seconds"] - 30.0) < 0.01 and stats["closed_by"] == {"person": 1, "bot": 0}
+    assert env.query(handoff_timeout.overdue) == [waiting_id]
+    assert env.query(lambda s: handoff_timeout.to_ticket(s, waiting_id))["state"] == "ticket"
+    assert env.query(lambda s: handoff_timeout.to_ticket(s, waiting_id)) is None

@@ -32,9 +32,10 @@ def browser() -> Iterator[object]:
 
 
 @contextmanager
-def checked_page(browser, width: int = 1100, height: int = 800) -> Iterator[object]:
-    """A page in a fresh context; fails the test if the page raised a JavaScript error."""
-    context = browser.new_context(viewport={"width": width, "height": height})
+def checked_page(browser, width: int = 1100, height: int = 800, bypass_csp: bool = False) -> Iterator[object]:
+    """A page in a fresh context; fails the test if the page raised a JavaScript error.
+    ``bypass_csp`` lets a test inject axe-core (:mod:`tests.browser.axe`) without loosening the page's CSP."""
+    context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=bypass_csp)
     page = context.new_page()
     page.set_default_timeout(20_000)
     errors = []

@@ -8,6 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.axe import audit
 from tests.browser.conftest import checked_page
 from tests.browser.test_dashboard import _demo_merchant_token
 from tests.support.ports import free_ports
@@ -33,7 +34,18 @@ def _sign_in(page, base_url: str, token: str) -> None:
     expect(page.get_by_role("heading", name="Inbox", exact=True)).to_be_visible()
 
 
-def _handoff_round_trip(shopper, agent, shop_url: str, inbox_url: str, token: str, screenshots: bool) -> None:
+WIDGET = "[data-trulybot]"
+
+
+def _handoff_round_trip(shopper, agent, shop_url: str, inbox_url: str, token: str, screenshots: bool,
+                        audits: "dict | None" = None) -> None:
+    """The whole round trip; with ``audits`` (a dict) the widget in each agent state and the inbox
+    pages are audited with axe-core on the way, and their serious/critical violations collected."""
+
+    def check(name: str, page, within: "str | None" = None) -> None:
+        if audits is not None:
+            audits[name] = audit(page, within)
+
     _sign_in(agent, inbox_url, token)
     expect(agent.locator("#live-status")).to_have_text("Updates live.")
     before = agent.locator(".conv.state-waiting").count()
@@ -47,6 +59,8 @@ def _handoff_round_trip(shopper, agent, shop_url: str, inbox_url: str, token: st
     expect(agent.locator(".conv.state-waiting")).to_have_count(before + 1, timeout=1_000)
     if screenshots:
         agent.screenshot(path=str(DOCS / "inbox-waiting.png"))
+    check("widget waiting", shopper, WIDGET)
+    check("inbox list", agent)
 
     agent.locator(".conv.state-waiting a").last.click()
     expect(agent.locator("#transcript .msg.role-user", has_text="I want to talk to a person")).to_be_visible()
@@ -58,6 +72,7 @@ def _handoff_round_trip(shopper, agent, shop_url: str, inbox_url: str, token: st
     agent.get_by_label("Reply to the shopper").fill("Hi, I'm with the team. Which order is it?")
     agent.get_by_role("button", name="Send").click()
     expect(shopper.locator(".m.bot.agent", has_text="Which order is it?")).to_be_visible(timeout=5_000)
+    check("widget with a person", shopper, WIDGET)
 
     _say(shopper, "It is order 1002, thanks")
     expect(shopper.locator(".m.u.wait")).to_have_count(0, timeout=10_000)  # acknowledged
@@ -65,10 +80,12 @@ def _handoff_round_trip(shopper, agent, shop_url: str, inbox_url: str, token: st
     expect(agent.locator("#transcript .msg.role-agent", has_text="Which order is it?")).to_be_visible()
     if screenshots:
         agent.screenshot(path=str(DOCS / "inbox-conversation.png"))
+    check("inbox conversation", agent)
 
     agent.get_by_role("button", name="Hand back to the bot").click()
     expect(shopper.locator(".m.sys", has_text="back with the assistant")).to_be_visible(timeout=5_000)
     expect(shopper.locator(".who")).to_have_text("")
+    check("widget back with the assistant", shopper, WIDGET)
 
     answered = shopper.locator(".m.bot:not(.greet):not(.agent)").count()
     _say(shopper, "where is my order 1002")
@@ -78,8 +95,14 @@ def _handoff_round_trip(shopper, agent, shop_url: str, inbox_url: str, token: st
 
 def test_shopper_and_agent_in_two_pages(browser, demo_stack):
     token = _demo_merchant_token(demo_stack)
-    with checked_page(browser, 1280, 900) as agent, checked_page(browser) as shopper:
-        _handoff_round_trip(shopper, agent, demo_stack.base_url, demo_stack.base_url, token, screenshots=True)
+    audits: dict = {}
+    with checked_page(browser, 1280, 900, bypass_csp=True) as agent, checked_page(browser, bypass_csp=True) as shopper:
+        _handoff_round_trip(shopper, agent, demo_stack.base_url, demo_stack.base_url, token, screenshots=True,
+                            audits=audits)
+    # axe-core: no serious or critical violation in the widget (every agent state) or the inbox.
+    assert set(audits) == {"widget waiting", "inbox list", "widget with a person", "inbox conversation",
+                           "widget back with the assistant"}
+    assert {name: found for name, found in audits.items() if found} == {}
 
 
 @pytest.mark.redis

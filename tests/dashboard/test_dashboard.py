@@ -529,6 +529,51 @@ async def test_analytics_numbers_charts_and_csv(dash, env, monkeypatch):
     assert (await dash.get("/dashboard/analytics?store=99999")).status == 404
 
 
+async def test_analytics_of_handoffs_per_day_first_reply_and_who_resolved(dash, env):
+    from bot.core.db.models import Handoff
+
+    sid = add_store(env, dash.merchant.id)
+    other = env.merchant("Bob")
+    bobs = add_store(env, other.id, name="Bob's")
+    now = datetime.now(timezone.utc).replace(hour=10, minute=0, second=0, microsecond=0)
+    for i in range(10):
+        add_activity(env, dash.merchant.id, sid, activity.CONVERSATION, now, conversation_id=f"c_{i}")
+    for i in range(4):  # the assistant answered c_0..c_3 on its own
+        add_activity(env, dash.merchant.id, sid, activity.LOOKUP, now, outcome="shown", conversation_id=f"c_{i}", order_number="1")
+
+    def seed(session) -> None:
+        rows = [  # (store, requested, first reply after, state, resolution)
+            (sid, now, timedelta(seconds=60), "closed", "person"),
+            (sid, now, timedelta(seconds=180), "closed", "person"),
+            (sid, now - timedelta(days=1), None, "closed", "bot"),
+            (sid, now - timedelta(days=1), None, "waiting", None),
+            (sid, now - timedelta(days=90), timedelta(seconds=5), "closed", "person"),  # outside 30 days
+            (bobs, now, timedelta(seconds=1), "closed", "person"),  # another merchant
+        ]
+        for n, (store, requested, reply, state, resolution) in enumerate(rows):
+            session.add(Handoff(store_id=store, conversation_id=f"h_{n}", state=state, context={}, requested_at=requested,
+                                first_reply_at=requested + reply if reply else None, resolution=resolution,
+                                closed_at=requested + timedelta(minutes=10) if state == "closed" else None))
+    env.query(seed)
+    page = await dash.page("/dashboard/analytics")
+    assert 'id="kpi-first-reply">2 min<' in page  # (60 s + 180 s) / 2
+    assert "2 of 4 handoffs answered in the chat" in page
+    assert 'id="kpi-resolved-by">40% / 20%<' in page  # 4 of 10 by the assistant, 2 of 10 by a person
+    assert "Handoffs per day" in page
+    csv_text = await dash.page("/dashboard/analytics.csv?days=30")
+    table = {(r[0], r[1]): r[2] for r in (line.split(",") for line in csv_text.strip().splitlines()[1:])}
+    assert table[("summary", "handoffs_requested")] == "4"
+    assert table[("summary", "first_human_reply_avg_seconds")] == "120.0"
+    assert table[("summary", "resolved_by_bot_share")] == "0.4000"
+    assert table[("summary", "resolved_by_person_share")] == "0.2000"
+    assert table[("summary", "handoffs_closed_without_a_person")] == "1"
+    assert table[("handoffs_per_day", now.date().isoformat())] == "2"
+    assert table[("handoffs_per_day", (now - timedelta(days=1)).date().isoformat())] == "2"
+    assert sum(int(v) for (m, _), v in table.items() if m == "handoffs_per_day") == 4
+    year = await dash.page("/dashboard/analytics.csv?days=365")
+    assert "summary,handoffs_requested,5" in year
+
+
 async def test_new_conversations_are_counted_by_the_gateway(dash, env):
     sid = add_store(env, dash.merchant.id)
     widget_id = env.query(lambda s: s.get(StoreIntegration, sid).widget_id)

@@ -31,6 +31,12 @@ class Recorder:
 
 @pytest.fixture
 async def inbox(env, make_api, aiohttp_server):
+    return await make_inbox(env, make_api, aiohttp_server)
+
+
+async def make_inbox(env, make_api, aiohttp_server):
+    """Alice's and Bob's stores with one waiting conversation each; Alice signed in; Rasa's
+    ``/record`` answered by a :class:`Recorder`."""
     recorder = Recorder()
     server_app = web.Application()
     server_app.router.add_post("/webhooks/trulybot/record", recorder.record)

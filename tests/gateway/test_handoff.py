@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from bot.gateway import GatewayLimits
+from bot.gateway.handoff import QUEUED
 from bot.services import handoff as service
 from bot.services import handoff_agent
 from bot.services.handoff import Actor, HandoffError
@@ -49,6 +50,8 @@ class HandoffRasa(FakeRasa):
                 log.append({"role": "user", "text": event["text"], "timestamp": 3.0})
             elif event["kind"] == "agent":
                 log.append({"role": "agent", "text": event["text"], "agent": {"name": event["name"]}, "timestamp": 4.0})
+            elif event["kind"] == "bot":
+                log.append({"role": "bot", "text": event["text"], "timestamp": 4.0})
         return web.json_response({"recorded": len(data["events"])})
 
 
@@ -91,7 +94,9 @@ async def test_handoff_routes_the_shopper_to_a_person_and_back(client, fake_rasa
     welcome = await shopper.hello()
     conversation_id = welcome["conversation_id"]
     await _ask_for_person(shopper)
-    assert fake_rasa.recorded == [{"sender": conversation_id, "kind": "pause"}]
+    # The pause and the gateway's own line are in the transcript, as the assistant's turn.
+    assert fake_rasa.recorded == [{"sender": conversation_id, "kind": "pause"},
+                                  {"sender": conversation_id, "kind": "bot", "text": QUEUED}]
     merchant_id = _merchant_of(app, store_ids["w-a"])
     handoff = await _open_handoff(app, merchant_id)
     assert handoff["state"] == "waiting" and handoff["conversation_id"] == conversation_id
@@ -216,6 +221,27 @@ async def test_outside_opening_hours_the_shopper_leaves_an_email_and_a_question(
     ticket = await _open_handoff(app, merchant_id)
     assert ticket["state"] == "ticket" and ticket["email"] == "jane@example.com"
     assert ticket["question"] == "Can I change the size of my shirt?"
+    # The transcript has the offline message and the ticket's questions as the assistant's turns.
+    said = [(e["kind"], e.get("text", "")) for e in fake_rasa.recorded if e["kind"] in ("bot", "agent")]
+    assert said[0][0] == "bot" and "not available right now" in said[0][1]
+    assert [kind for kind, _ in said] == ["bot"] * 4
+    assert [text for _, text in said[1:3]] == [BAD_EMAIL, ASK_QUESTION]
     with pytest.raises(HandoffError) as by_chat:
         await handoff_agent.reply(app, Actor(merchant_id, "Sam"), ticket["id"], "hi")
     assert by_chat.value.status == 409
+
+
+def test_record_route_turns_items_into_rasa_events():
+    from rasa.shared.core.events import BotUttered, ConversationPaused, UserUttered
+
+    from bot.rasa.channel import history_from_events, recorded_events
+
+    events = recorded_events([{"kind": "pause"}, {"kind": "bot", "text": QUEUED}, {"kind": "user", "text": "hi"},
+                              {"kind": "agent", "text": "Hello", "name": "Sam"}])
+    assert [type(e) for e in events] == [ConversationPaused, BotUttered, UserUttered, BotUttered]
+    history = history_from_events([e.as_dict() for e in events], 10)
+    # The gateway's own line is the assistant's turn; the person's reply carries their name.
+    assert [(h["role"], h["text"]) for h in history] == [("bot", QUEUED), ("user", "hi"), ("agent", "Hello")]
+    for bad in ([{"kind": "bot"}], [{"kind": "shout", "text": "x"}], []):
+        with pytest.raises(ValueError):
+            recorded_events(bad)

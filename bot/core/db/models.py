@@ -64,7 +64,11 @@ class Merchant(Base):
 
 
 class MerchantToken(Base):
-    """A merchant API token, stored as a SHA-256 hash; shown to the merchant once."""
+    """A merchant API token, stored as a SHA-256 hash; shown to the merchant once.
+
+    ``agent_id`` set: the token belongs to a member of the merchant's team and carries that
+    member's role (a dashboard sign-in through an invitation creates one).
+    """
 
     __tablename__ = "merchant_tokens"
 
@@ -76,6 +80,7 @@ class MerchantToken(Base):
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     last_used_at = Column(DateTime(timezone=True), nullable=True)
     revoked_at = Column(DateTime(timezone=True), nullable=True)
+    agent_id = Column(Integer, ForeignKey("merchant_agents.id", ondelete="CASCADE"), nullable=True)
 
     merchant = relationship("Merchant", back_populates="tokens")
 
