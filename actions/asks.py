@@ -28,7 +28,10 @@ class _Ask(Action):
         return f"action_ask_{self.slot}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        dispatcher.utter_message(text=render_for(tracker, f"ask_{self.slot}"))
+        number = tracker.get_slot("order_number")
+        dispatcher.utter_message(text=render_for(tracker, f"ask_{self.slot}", number=number,
+                                                 no_number=not number and self.slot != "order_number",
+                                                 have_postcode=bool(tracker.get_slot("postcode"))))
         return []
 
 

@@ -19,11 +19,20 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.asks import render_for
+from actions.cues import says_no_order_number
 from actions.slot_values import clean_email, clean_order_number, clean_postcode, clean_second_fact, is_bare_number
 from plugins.text import order_number_matches
 
 FORM_SLOTS = ("order_number", "email", "postcode", "second_fact")
 POSTCODE_WORDS = re.compile(r"\b(zip|postcode|post code|postal)\b", re.IGNORECASE)
+ORDER_WORDS = re.compile(r"#|\b(order|purchase|ref|reference|confirmation|no\.)(?!\s+(number|no|#)\b)", re.IGNORECASE)
+
+
+def no_number_path(tracker: Tracker) -> bool:
+    """No order number, but the shopper said they have none or gave an email or postcode instead:
+    the form collects email and postcode to list their recent orders."""
+    return not tracker.get_slot("order_number") and bool(
+        tracker.get_slot("order_number_unknown") or tracker.get_slot("email") or tracker.get_slot("postcode"))
 
 
 def latest_entity(tracker: Tracker, entity: str) -> Optional[Any]:
@@ -45,7 +54,7 @@ class ValidateOrderLookupForm(FormValidationAction):
         verified = tracker.get_slot("verified_order")
         if number and verified and order_number_matches(number, verified):
             return ["order_number"]
-        if not number and tracker.get_slot("email") and tracker.get_slot("postcode"):
+        if not number and no_number_path(tracker):
             return ["email", "postcode"]  # no number: list the shopper's recent orders
         if tracker.get_slot("email_hidden"):
             return ["order_number", "postcode", "second_fact"]  # the store hides emails
@@ -69,13 +78,18 @@ class ValidateOrderLookupForm(FormValidationAction):
         postcode = latest_entity(tracker, "postcode")
         asked = tracker.get_slot("requested_slot")
         wants_postcode = asked == "postcode" or (tracker.get_slot("email_hidden") and not tracker.get_slot("postcode"))
+        denies_number = says_no_order_number(text)
         if number is not None and email is None and postcode is None and tracker.get_slot("order_number") and (
             wants_postcode or (asked == "email" and (is_bare_number(text) or POSTCODE_WORDS.search(text)))
         ):
             postcode, number = number, None  # "90210" / "the zip is 90210" answering "email or postcode?"
+        elif number is not None and postcode is None and (denies_number or no_number_path(tracker)) and not ORDER_WORDS.search(text):
+            postcode, number = number, None  # no-number path: a number not called an order number is the postcode
         if asked == "second_fact" and email is None and clean_second_fact(text) is not None:
             found["second_fact"] = text.strip()  # "Chen" / "0100": no entity for these
             number = postcode = None
+        if number is None and denies_number and not tracker.get_slot("order_number"):
+            found["order_number_unknown"] = True
         if number is not None:
             found["order_number"] = number
         if email is not None:

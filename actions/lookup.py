@@ -85,6 +85,7 @@ class LookupResult:
     verified_order: Optional[str] = None
     offer_handoff: bool = False
     email_hidden: bool = False  #: the store hides emails: ask for the postcode and a second fact
+    order: Optional[Order] = None  # the order shown (outcome SHOWN)
 
 
 def _store_error_reason(exc: BaseException) -> str:
@@ -319,7 +320,8 @@ class OrderLookup:
         await mark_store_health(self.runtime, self.store.store_id, None)
         await self._record(SHOWN, order.number, request, status=order.status.value, reverified=reverified)
         logger.info("order %s shown for store %s", mask_order_number(order.number), self.store.store_id)
-        return LookupResult(SHOWN, order_messages(self.store, order, self.override_root), verified_order=order.number)
+        return LookupResult(SHOWN, order_messages(self.store, order, self.override_root), verified_order=order.number,
+                            order=order)
 
     async def _list(self, request: LookupRequest, reservation: Reservation) -> LookupResult:
         platform = open_platform(self.runtime, self.store)

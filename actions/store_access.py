@@ -48,8 +48,12 @@ class StoreContext:
 
     def policy(self, name: str) -> str:
         """The store's configured policy text, or a sensible default."""
+        return self.fact(name) or DEFAULT_POLICIES[name]
+
+    def fact(self, name: str) -> Optional[str]:
+        """A text the merchant filled in (``hours``, ``contact``, ``payment``...), or None."""
         text = self.policies.get(name)
-        return text.strip() if isinstance(text, str) and text.strip() else DEFAULT_POLICIES[name]
+        return text.strip() if isinstance(text, str) and text.strip() else None
 
 
 def _store_id_from(tracker: Tracker) -> Optional[int]:

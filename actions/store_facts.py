@@ -1,0 +1,73 @@
+"""Store facts a merchant fills in on the widget page: ``action_store_info`` (opening hours, contact
+details, payment methods, where the store ships) and ``action_invoice``.
+
+A fact the merchant has not filled in gets an honest "I don't know" with the way to reach the team,
+never an invented answer.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.cues import latest_text, remembered_lookup_values, store_fact_topic
+from actions.replies import HANDOFF_BUTTONS, say, store_or_apologise
+from actions.runtime import get_runtime
+
+# topic → (what it is called in a sentence, the policy key holding the merchant's text)
+TOPICS: Dict[str, str] = {
+    "hours": "the store's opening hours",
+    "contact": "how to contact the store",
+    "payment": "which payment methods the store accepts",
+    "shipping": "where the store ships",
+}
+FACT_KEYS = ("hours", "contact", "payment")
+
+
+class ActionStoreInfo(Action):
+    """Answer a question about the store from the merchant's texts."""
+
+    def name(self) -> Text:
+        return "action_store_info"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        runtime = get_runtime()
+        store = await store_or_apologise(runtime, dispatcher, tracker)
+        if store is None:
+            return []
+        kept = remembered_lookup_values(tracker)
+        topic = store_fact_topic(latest_text(tracker))
+        contact = store.fact("contact")
+        if topic == "shipping":
+            dispatcher.utter_message(text=say(runtime, store, "policy", intro="About delivery:", policy=store.policy("shipping")))
+            return kept
+        if topic is None:
+            known = {key: store.fact(key) for key in FACT_KEYS if store.fact(key)}
+            if known:
+                dispatcher.utter_message(text=say(runtime, store, "store_facts", facts=known))
+                return kept
+            topic = "contact"
+        text = store.fact(topic)
+        if text:
+            dispatcher.utter_message(text=say(runtime, store, f"store_{topic}", fact=text))
+        else:
+            dispatcher.utter_message(text=say(runtime, store, "store_fact_unknown", topic=TOPICS[topic], contact=contact),
+                                     buttons=HANDOFF_BUTTONS[:1])
+        return kept
+
+
+class ActionInvoice(Action):
+    """Invoices: the merchant's text (or a plain default), and a person on offer."""
+
+    def name(self) -> Text:
+        return "action_invoice"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        runtime = get_runtime()
+        store = await store_or_apologise(runtime, dispatcher, tracker)
+        if store is None:
+            return []
+        dispatcher.utter_message(text=say(runtime, store, "invoice", fact=store.fact("invoice")), buttons=HANDOFF_BUTTONS)
+        return remembered_lookup_values(tracker)
