@@ -5,7 +5,9 @@ dialogue policy cannot predict.
   the slots, and the next step (the lookup form, a request) uses it.
 * A message that says the shopper has no order number goes to the lookup form's no-number path
   (email + billing postcode → list of recent orders).
-* While the lookup form runs, a message carrying lookup values goes back to the form.
+* While a form runs, the rules return to it after this action: the form reads the message's values
+  and asks its question again (a message without values first gets "could you rephrase?").
+* Outside a form, an email or postcode alone starts the lookup form.
 * A message naming an order, or one whose top two intents are close, gets a clarifying question
   with buttons (``/track_order{"order_number":"1001"}``...) built from the intent ranking.
 * Otherwise: ask to rephrase; the second misunderstanding in a row offers a person.
@@ -121,19 +123,30 @@ class ActionFallback(Action):
         active_form = (tracker.active_loop or {}).get("name")
         has_values = any(entity_value(tracker, e) is not None for e in LOOKUP_ENTITIES)
         number = clean_order_number(entity_value(tracker, "order_number"))
+        no_number = says_no_order_number(latest_text(tracker)) and not number
 
-        if says_no_order_number(latest_text(tracker)) and not number:
+        if active_form:  # the rules return to the form, which reads the message and asks again
+            if no_number:
+                return kept + [SlotSet("order_number_unknown", True)]
+            if not has_values:
+                self._rephrase(dispatcher, tracker)
+            return kept
+        if no_number:
             return kept + [SlotSet("order_number_unknown", True), FollowupAction(LOOKUP_FORM)]
-        if has_values and (active_form or number is None):
-            return kept + [FollowupAction(active_form or LOOKUP_FORM)]  # answering the form's question / email or postcode
-
+        if has_values and number is None:
+            return kept + [FollowupAction(LOOKUP_FORM)]  # an email or postcode: the lookup's no-number path
         question = clarify(ranked_intents(tracker.latest_message or {}), number)
         if question is None and number:
             return kept + [FollowupAction(LOOKUP_FORM)]  # clearly a lookup
         if question is not None:
             dispatcher.utter_message(text=render_for(tracker, question.template, number=number), buttons=question.buttons)
-        elif _previous_user_intent(tracker) == FALLBACK_INTENT:
+        else:
+            self._rephrase(dispatcher, tracker)
+        return kept
+
+    @staticmethod
+    def _rephrase(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        if _previous_user_intent(tracker) == FALLBACK_INTENT:
             dispatcher.utter_message(text=render_for(tracker, "fallback_twice"), buttons=HANDOFF_BUTTONS)
         else:
             dispatcher.utter_message(text=render_for(tracker, "fallback"))
-        return kept

@@ -23,7 +23,7 @@ from actions.cues import says_no_order_number
 from actions.slot_values import clean_email, clean_order_number, clean_postcode, clean_second_fact, is_bare_number
 from plugins.text import order_number_matches
 
-FORM_SLOTS = ("order_number", "email", "postcode", "second_fact")
+FORM_SLOTS = ("order_number", "email", "postcode", "second_fact", "order_number_unknown")
 POSTCODE_WORDS = re.compile(r"\b(zip|postcode|post code|postal)\b", re.IGNORECASE)
 ORDER_WORDS = re.compile(r"#|\b(order|purchase|ref|reference|confirmation|no\.)(?!\s+(number|no|#)\b)", re.IGNORECASE)
 
@@ -129,3 +129,7 @@ class ValidateOrderLookupForm(FormValidationAction):
 
     def validate_second_fact(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         return {"second_fact": clean_second_fact(value)}
+
+    def validate_order_number_unknown(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                      domain: DomainDict) -> Dict[Text, Any]:
+        return {"order_number_unknown": True if value is True else None}

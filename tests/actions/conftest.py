@@ -3,7 +3,7 @@ the action runtime pointing at them, and trackers built the way Rasa sends them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 from rasa_sdk import Tracker
@@ -103,14 +103,18 @@ def make_tracker(
     client: str = "client-hash-1",
     events: Optional[List[Dict[str, Any]]] = None,
     active_loop: Optional[str] = None,
+    ranking: Optional[List[Tuple[str, float]]] = None,
 ) -> Tracker:
-    """A tracker as the action server receives it, with the bot service's metadata."""
+    """A tracker as the action server receives it, with the bot service's metadata (``ranking``: the
+    classifier's intent ranking, as the FallbackClassifier leaves it for an unsure message)."""
     metadata = {"store_id": store.id, "widget_id": store.widget_id, "store_name": "Shop", "locale": "en",
                 "client": client} if store else {}
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.99},
               "entities": [dict(e) for e in (entities or [])], "metadata": metadata}
+    if ranking is not None:
+        latest["intent_ranking"] = [{"name": name, "confidence": c} for name, c in ranking]
     all_slots = {"order_number": None, "email": None, "postcode": None, "second_fact": None, "email_hidden": None,
-                 "verified_order": None, "requested_slot": None}
+                 "verified_order": None, "requested_slot": None, "order_number_unknown": None, "pending_request": None}
     all_slots.update(slots or {})
     return Tracker(sender, all_slots, latest, events or [{"event": "user", "text": text, "parse_data": latest}],
                    False, None, {"name": active_loop} if active_loop else {}, "action_listen")

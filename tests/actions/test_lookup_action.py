@@ -14,7 +14,8 @@ from actions.order_actions import ActionLookupOrder
 from bot.core.db import StoreIntegration, UserActivity
 from tests.actions.conftest import faults, make_tracker
 
-CLEARED = [SlotSet("email", None), SlotSet("postcode", None), SlotSet("second_fact", None)]
+CLEARED = [SlotSet("email", None), SlotSet("postcode", None), SlotSet("second_fact", None),
+           SlotSet("order_number_unknown", None)]
 MISMATCH_TEXT = ("I couldn't find an order with that number and email. Please check them and try again. "
                  "If it's an older order, the store's team can look it up for you.")
 

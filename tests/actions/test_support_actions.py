@@ -4,7 +4,10 @@ from __future__ import annotations
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions.order_actions import ActionFallback, ActionHumanHandoff, ActionOrderRequest, ActionPolicyAnswer
+from actions.fallback import ActionFallback
+from actions.handoff import ActionHumanHandoff
+from actions.order_actions import ActionPolicyAnswer
+from actions.order_requests import ActionOrderRequest
 from bot.core.db import UserActivity
 from tests.actions.conftest import make_tracker
 
@@ -33,12 +36,14 @@ async def test_cancel_of_a_verified_order_is_recorded(stores, runtime):
     assert kinds(runtime) == ["shopper_request"]
 
 
-async def test_request_without_verification_is_not_recorded(stores, runtime):
+async def test_request_without_verification_is_not_recorded_but_waits(stores, runtime):
     tracker = make_tracker(stores["A"], "cancel 1003", "cancel_order", entities=[{"entity": "order_number", "value": "1003"}],
                            slots={"verified_order": "1001"})
-    messages, _ = await run(ActionOrderRequest(), tracker)
-    assert "tell me the order number and the email" in messages[1]["text"]
+    messages, events = await run(ActionOrderRequest(), tracker)
+    assert "once I've found order #1003" in messages[1]["text"]
     assert kinds(runtime) == []
+    assert {"event": "slot", "timestamp": None, "name": "pending_request", "value": "cancellation"} in events
+    assert {"event": "slot", "timestamp": None, "name": "order_number", "value": "1003"} in events
 
 
 async def test_return_uses_the_returns_policy(stores):
@@ -67,8 +72,12 @@ async def test_second_fallback_in_a_row_offers_a_person(stores):
     assert second[0]["buttons"][0]["payload"] == "/human_handoff"
 
 
-async def test_unsure_message_with_an_order_number_goes_to_the_lookup(stores):
-    messages, events = await run(ActionFallback(), make_tracker(stores["A"], "status 1006 emma@x.com", "nlu_fallback",
-                                                                entities=[{"entity": "order_number", "value": "1006"}]))
+async def test_unsure_message_that_is_clearly_a_lookup_goes_to_the_lookup(stores):
+    tracker = make_tracker(stores["A"], "status 1006 emma@x.com", "nlu_fallback",
+                           entities=[{"entity": "order_number", "value": "1006"}, {"entity": "email", "value": "emma@x.com"}],
+                           ranking=[("nlu_fallback", 0.5), ("track_order", 0.45), ("out_of_scope", 0.2)])
+    messages, events = await run(ActionFallback(), tracker)
     assert messages == []
-    assert events == [{"event": "followup", "timestamp": None, "name": "order_lookup_form"}]
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "order_lookup_form"}
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots == {"order_number": "1006", "email": "emma@x.com"}
