@@ -1,5 +1,7 @@
-"""``action_fallback``: what the bot does when the NLU model is unsure (``nlu_fallback``) or the
-dialogue policy cannot predict.
+"""``action_fallback``: what the bot does when the NLU model is unsure (``nlu_fallback``), reads a
+message as ``out_of_scope``, or the dialogue policy cannot predict.
+
+* An out-of-scope message without an order number, email or postcode gets ``utter_out_of_scope``.
 
 * Nothing the shopper gave is lost: an order number, email or postcode in the message is kept in
   the slots, and the next step (the lookup form, a request) uses it.
@@ -23,7 +25,8 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.asks import render_for
-from actions.cues import LOOKUP_ENTITIES, entity_value, latest_text, remembered_lookup_values, says_no_order_number
+from actions.cues import (LOOKUP_ENTITIES, entity_value, latest_intent, latest_text, remembered_lookup_values,
+                          says_no_order_number)
 from actions.replies import HANDOFF_BUTTONS
 from actions.slot_values import clean_order_number
 
@@ -54,7 +57,9 @@ GENERAL_CHOICES: Dict[str, str] = {
     "help": "What you can do",
 }
 SOMETHING_ELSE = {"title": "Something else", "payload": "/help"}
-_ORDER_ENTITY_INTENTS = ("track_order", "inform")  # a clear lookup: no need to ask
+CLEAR_LOOKUP = "track_order"  # clearly ahead of the other tasks: a lookup, no need to ask
+INFORM = "inform"  # only says that a number or email was given, not what for
+OUT_OF_SCOPE = "out_of_scope"
 
 
 @dataclass(frozen=True)
@@ -84,12 +89,12 @@ def clarify(ranking: Sequence[Tuple[str, float]], order_number: Optional[str]) -
     """The clarifying question for an unsure message, or None when asking would not help.
 
     With an order number: the order-related intents of the ranking, best first (tracking is always
-    offered), unless the best guess is clearly a lookup. Without one: the top two intents when
+    offered), unless the best guess is clearly tracking (``inform`` only says a number was given). Without one: the top two intents when
     their scores are close and both are tasks the bot can offer.
     """
     if order_number:
-        if ranking and ranking[0][0] in _ORDER_ENTITY_INTENTS and (
-                len(ranking) < 2 or ranking[0][1] - ranking[1][1] >= CLOSE_MARGIN):
+        tasks = [pair for pair in ranking if pair[0] != INFORM]
+        if tasks and tasks[0][0] == CLEAR_LOOKUP and (len(tasks) < 2 or tasks[0][1] - tasks[1][1] >= CLOSE_MARGIN):
             return None
         intents = [name for name, _ in ranking if name in ORDER_CHOICES][:MAX_CHOICES]
         if "track_order" not in intents:
@@ -125,6 +130,9 @@ class ActionFallback(Action):
         number = clean_order_number(entity_value(tracker, "order_number"))
         no_number = says_no_order_number(latest_text(tracker)) and not number
 
+        if latest_intent(tracker) == OUT_OF_SCOPE and not has_values and not no_number:
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return kept
         if active_form:  # the rules return to the form, which reads the message and asks again
             if no_number:
                 return kept + [SlotSet("order_number_unknown", True)]

@@ -86,7 +86,9 @@ def test_tracking_is_always_among_the_choices_for_an_order():
 
 def test_a_clear_lookup_needs_no_question():
     assert clarify([("track_order", 0.45), ("out_of_scope", 0.2)], "1001") is None
-    assert clarify([("inform", 0.48)], "1001") is None
+    assert clarify([("track_order", 0.51), ("inform", 0.49), ("change_order", 0.0)], "1006") is None  # inform: a number
+    assert clarify([("inform", 0.49), ("out_of_scope", 0.24), ("human_handoff", 0.08)], "1001") is not None
+    assert clarify([("track_order", 0.4), ("cancel_order", 0.3)], "1001") is not None
 
 
 def test_close_task_intents_without_an_order_offer_both():
