@@ -20,7 +20,7 @@ from bot.core.db.models import WidgetConfig
 
 MAX_ORIGINS = 20
 MAX_QUICK_REPLIES = 6
-POLICY_KEYS = ("shipping", "returns", "cancellation")
+POLICY_KEYS = ("shipping", "returns", "cancellation", "hours", "contact", "payment", "invoice")
 
 _text = lambda lo, hi: {"type": "string", "minLength": lo, "maxLength": hi}  # noqa: E731
 

@@ -276,7 +276,9 @@ async def disconnect(ctx: Ctx) -> web.Response:
 
 # --- widget --------------------------------------------------------------------------------------
 
-POLICY_LABELS = {"shipping": "Shipping and delivery", "returns": "Returns and refunds", "cancellation": "Cancellations and changes"}
+POLICY_LABELS = {"shipping": "Shipping and delivery", "returns": "Returns and refunds", "cancellation": "Cancellations and changes",
+                 "hours": "Opening hours", "contact": "Contact details (email, phone)", "payment": "Payment methods accepted",
+                 "invoice": "Invoices"}
 
 
 def _widget_data(session: Session, merchant_id: int, store_id: int) -> Dict[str, Any]:

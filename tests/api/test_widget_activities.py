@@ -32,13 +32,14 @@ async def test_widget_get_and_put(env, make_api):
               "allowed_origins": ["https://shop.example", "https://shop.example:443", "http://localhost:3000"],
               "quick_replies": ["Where is my order?", {"title": "Returns", "payload": "/return_refund"}, "Returns"],
               "locale": "de-DE",
-              "policies": {"shipping": "3-5 days", "returns": None}, "avatar_url": "https://cdn.example/a.png"}
+              "policies": {"shipping": "3-5 days", "returns": None, "hours": "Mon-Fri 9-17"}, "avatar_url": "https://cdn.example/a.png"}
     resp = await client.put(f"/api/integrations/{sid}/widget", json=change, headers=merchant.headers)
     cfg = await resp.json()
     assert resp.status == 200, cfg
     assert cfg["title"] == "Help" and cfg["primary_color"] == "#abc" and cfg["position"] == "left"
     assert cfg["allowed_origins"] == ["https://shop.example", "http://localhost:3000"]
-    assert cfg["policies"] == {"shipping": "3-5 days", "returns": None, "cancellation": None}
+    assert cfg["policies"] == {"shipping": "3-5 days", "returns": None, "cancellation": None, "hours": "Mon-Fri 9-17",
+                               "contact": None, "payment": None, "invoice": None}
     again = await (await client.get(f"/api/integrations/{sid}/widget", headers=merchant.headers)).json()
     assert again["quick_replies"] == [{"title": "Where is my order?", "payload": "Where is my order?"},
                                       {"title": "Returns", "payload": "/return_refund"}]

@@ -226,14 +226,14 @@ async def editor(dash, sid):
 
 async def test_widget_editor_saves_every_field(dash, env):
     sid = add_store(env, dash.merchant.id)
-    resp = await dash.post(f"/dashboard/stores/{sid}/widget", widget_form(), form_id=await editor(dash, sid))
+    resp = await dash.post(f"/dashboard/stores/{sid}/widget", widget_form(policy_hours="Mon-Fri 9-17"), form_id=await editor(dash, sid))
     assert resp.status == 303 and resp.headers["Location"].endswith("?saved=1")
     w = env.query(lambda s: s.get(StoreIntegration, sid).widget)
     assert (w.title, w.greeting, w.primary_color, w.position) == ("Help", "Hi there", "#112233", "left")
     assert w.allowed_origins == ["https://shop.example", "http://localhost:3000"]
     assert w.quick_replies == [{"title": "Where is my order?", "payload": "Where is my order?"},
                                {"title": "Returns", "payload": "/return_refund"}]
-    assert w.policies == {"shipping": "3-5 days"}
+    assert w.policies == {"shipping": "3-5 days", "hours": "Mon-Fri 9-17"}
     page = await dash.page(f"/dashboard/stores/{sid}/widget?saved=1")
     assert "Saved." in page and "Returns | /return_refund" in page
 
