@@ -11,8 +11,7 @@ from bot.services.activity import record_activity
 
 async def log_activity(runtime: Runtime, store: StoreContext, kind: str, title: str,
                        details: Optional[Dict[str, Any]] = None) -> None:
-    """Record one entry for ``store``'s merchant (no shopper email or postcode in ``details``, except a
-    handoff's ``reply_to``: the address the shopper gave for the team's answer)."""
+    """Record one entry for ``store``'s merchant (no shopper email or postcode in ``details``)."""
 
     def write() -> None:
         with runtime.sessions.begin() as session:

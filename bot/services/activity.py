@@ -1,8 +1,7 @@
 """Recording entries of the merchant's activity log (``user_activities``).
 
 Entries carry no personal data beyond what the merchant already has: order numbers yes, shopper
-emails, postcodes and addresses never, except the reply-to email a shopper gives when asking for a
-person (``human_handoff`` entries, ``details["reply_to"]``), so the team can answer.
+emails, postcodes and addresses never.
 """
 from __future__ import annotations
 

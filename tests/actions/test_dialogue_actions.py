@@ -1,6 +1,6 @@
 """The dialogue around the lookup: clarifying questions, values kept through fallbacks and answers,
-the no-number path, pending cancel/change/return requests, the handoff's reply-to email, store facts
-and "when will it arrive?" — trackers built as Rasa sends them, ``CollectingDispatcher``, exact events
+the no-number path, pending cancel/change/return requests, complaints, store facts and "when will
+it arrive?" — trackers built as Rasa sends them, ``CollectingDispatcher``, exact events
 (in the style of Rasa's financial-demo action tests)."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from actions.arrival import arrival_text
 from actions.fallback import ActionFallback, clarify, ranked_intents
 from actions.forms import ValidateOrderLookupForm
-from actions.handoff import ActionAskHandoffFormEmail, ActionComplaint, ActionHumanHandoff, ValidateHandoffForm
+from actions.handoff import ActionComplaint, ActionHumanHandoff
 from actions.order_actions import ActionLookupOrder, ActionPolicyAnswer
 from actions.order_requests import ActionOrderRequest, pending_request
 from actions.store_access import resolve_store
@@ -26,8 +26,6 @@ from tests.actions.conftest import make_tracker
 LOOKUP_DOMAIN = {"forms": {"order_lookup_form": {"required_slots": ["order_number", "email"]}},
                  "slots": {s: {"mappings": [{"type": "custom"}]}
                            for s in ("order_number", "email", "postcode", "verified_order", "order_number_unknown")}}
-HANDOFF_DOMAIN = {"forms": {"handoff_form": {"required_slots": ["email"]}},
-                  "slots": {"email": {"mappings": [{"type": "custom"}]}}}
 
 
 def ent(name, value):
@@ -284,48 +282,17 @@ async def test_carrier_estimate_is_the_answer_when_the_platform_gives_one(stores
 
 # --- handoff --------------------------------------------------------------------------------------------
 
-async def run_handoff_form(stores, text, entities=(), **slots):
-    tracker = make_tracker(stores["A"], text=text, entities=list(entities), slots=slots, active_loop="handoff_form")
-    dispatcher = CollectingDispatcher()
-    events = await ValidateHandoffForm().run(dispatcher, tracker, HANDOFF_DOMAIN)
-    return slots_of(events), [m["text"] for m in dispatcher.messages]
-
-
-async def test_handoff_form_asks_for_an_email_only_when_no_order_is_verified(stores):
-    slots, _ = await run_handoff_form(stores, "talk to a human")
-    assert slots == {"requested_slot": "email"}
-    slots, _ = await run_handoff_form(stores, "talk to a human", verified_order="1001")
-    assert slots == {"requested_slot": None}
-    slots, _ = await run_handoff_form(stores, "it's Jane@Example.com", [ent("email", "Jane@Example.com")], requested_slot="email")
-    assert slots == {"email": "jane@example.com", "requested_slot": None}
-    slots, said = await run_handoff_form(stores, "jane at example", [ent("email", "jane@@x")], requested_slot="email")
-    assert slots == {"email": None, "requested_slot": "email"} and said[0].startswith("That doesn't look like an email")
-    messages, _ = await run(ActionAskHandoffFormEmail(), make_tracker(stores["A"]))
-    assert messages[0]["text"] == "Sure, I'll get a person from Shop's team. What email address can they reply to?"
-
-
-async def test_handoff_with_a_reply_to_email(stores, runtime):
-    messages, _ = await run(ActionHumanHandoff(), make_tracker(stores["A"], "jane@example.com", slots={"email": "jane@example.com"}))
-    assert messages[0]["text"] == "I've let Shop A's team know you'd like to talk to a person. They'll reply to jane@example.com."
-    [entry] = activities(runtime, "human_handoff")
-    assert entry.details == {"conversation_id": "conv-1", "reason": "human_handoff", "reply_to": "jane@example.com"}
-
-
-async def test_handoff_without_any_email_says_so_and_gives_the_contact(stores, runtime):
-    set_policies(runtime, stores["A"], contact="help@shop-a.example or +1 555 0100")
-    messages, _ = await run(ActionHumanHandoff(), make_tracker(stores["A"], "no", "deny"))
-    assert messages[0]["text"] == ("I've let Shop A's team know you'd like to talk to a person, but without an email address "
-                                   "they can't write back. You can reach them at help@shop-a.example or +1 555 0100.")
-
-
 async def test_complaint_is_apologised_for_and_logged_as_such(stores, runtime):
     messages, _ = await run(ActionComplaint(), make_tracker(stores["A"], "i was charged twice", "complaint"))
     assert messages[0]["text"].startswith("I'm sorry about that.")
     events = [{"event": "user", "text": "i was charged twice", "parse_data": {"intent": {"name": "complaint"}}},
-              {"event": "user", "text": "a@b.co", "parse_data": {"intent": {"name": "inform"}}}]
-    await run(ActionHumanHandoff(), make_tracker(stores["A"], "a@b.co", slots={"email": "a@b.co"}, events=events))
+              {"event": "user", "text": "hello?", "parse_data": {"intent": {"name": "greet"}}}]
+    messages, _ = await run(ActionHumanHandoff(), make_tracker(stores["A"], "a@b.co", events=events,
+                                                               slots={"verified_order": "1002"}))
+    assert messages[0]["custom"] == {"type": "handoff", "reason": "asked", "order_number": "1002"}
     [entry] = activities(runtime, "human_handoff")
-    assert entry.title == "Shopper reported a problem" and entry.details["reason"] == "complaint"
+    assert entry.title == "Shopper reported a problem"
+    assert entry.details == {"conversation_id": "conv-1", "reason": "complaint", "order_number": "1002"}
 
 
 # --- store facts and invoices ------------------------------------------------------------------------
