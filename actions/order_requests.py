@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.activity_log import log_activity
-from actions.cues import entity_value, latest_intent, remembered_lookup_values
+from actions.cues import entity_value, latest_intent, latest_text, remembered_lookup_values, says_no_order_number
 from actions.replies import HANDOFF_BUTTONS, say, store_or_apologise
 from actions.runtime import Runtime, get_runtime
 from actions.slot_values import clean_order_number
@@ -25,6 +25,7 @@ from bot.services import activity
 from plugins.text import order_number_matches
 
 PENDING_SLOT = "pending_request"
+LOOKUP_FORM = "order_lookup_form"
 # intent → (request kind, policy name, intro)
 REQUEST_KINDS: Dict[str, Tuple[str, str, str]] = {
     "cancel_order": ("cancellation", "cancellation", "Here's how cancellations work:"),
@@ -87,11 +88,14 @@ class ActionOrderRequest(Action):
         if store is None:
             return [SlotSet(PENDING_SLOT, None)]
         kept = remembered_lookup_values(tracker)
+        typed = clean_order_number(entity_value(tracker, "order_number"))
+        if typed is None and says_no_order_number(latest_text(tracker)):
+            # "I don't have my order number" read as a request: no request, the lookup's no-number path
+            return kept + [SlotSet(PENDING_SLOT, None), SlotSet("order_number_unknown", True), FollowupAction(LOOKUP_FORM)]
         kind, policy_name, intro = REQUEST_KINDS.get(latest_intent(tracker), REQUEST_KINDS["cancel_order"])
         dispatcher.utter_message(text=say(runtime, store, "policy", intro=intro, policy=store.policy(policy_name)))
 
         verified = tracker.get_slot("verified_order")
-        typed = clean_order_number(entity_value(tracker, "order_number"))
         form_active = bool((tracker.active_loop or {}).get("name"))
         target = typed or (tracker.get_slot("order_number") if form_active else None) or verified
         if verified and target and order_number_matches(target, verified):

@@ -191,6 +191,16 @@ async def test_cancel_without_an_order_finds_the_order_first(stores, runtime):
     assert activities(runtime, "shopper_request") == []
 
 
+async def test_no_number_phrase_read_as_a_request_goes_to_the_no_number_path(stores, runtime):
+    tracker = make_tracker(stores["A"], "i don't know the order number", "cancel_order", active_loop="order_lookup_form",
+                           slots={"requested_slot": "order_number"})
+    messages, events = await run(ActionOrderRequest(), tracker)
+    assert messages == []
+    assert events == [SlotSet("pending_request", None), SlotSet("order_number_unknown", True),
+                      {"event": "followup", "timestamp": None, "name": "order_lookup_form"}]
+    assert activities(runtime, "shopper_request") == []
+
+
 async def test_returns_question_without_an_order_does_not_start_a_lookup(stores):
     messages, events = await run(ActionOrderRequest(), make_tracker(stores["A"], "how do refunds work", "return_refund"))
     assert messages[1]["buttons"][0] == {"title": "Find my order", "payload": "/track_order"}
