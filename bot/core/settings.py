@@ -55,6 +55,7 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("TRULYBOT_DEMO_SHOPIFY_ORDERS", "(built-in seed)", "JSON file of Shopify REST orders (with fulfillments) for the demo store."),
     Variable("TRULYBOT_DATA_DIR", "var", "Directory for SQLite files, generated demo keys and logs."),
     Variable("TRULYBOT_DATABASE_URL", "sqlite:///<data dir>/trulybot.db", "SQLAlchemy URL of the app database (SQLite or postgresql://)."),
+    Variable("TRULYBOT_TRACKER_CACHE_SIZE", "500", "Conversations whose trackers each Rasa process keeps in memory between turns (write-through; 0 turns the cache off)."),
     Variable("TRULYBOT_TRACKER_STORE_URL", "sqlite:///<data dir>/rasa-tracker.db", "SQLAlchemy URL of Rasa's tracker store."),
     Variable("TRULYBOT_REDIS_URL", "(unset)", "redis:// URL; enables the Redis lock store, rate-limit counters and cross-replica push."),
     Variable("TRULYBOT_LOCK_STORE_URL", "(TRULYBOT_REDIS_URL)", "redis:// URL of Rasa's lock store; in-memory when unset and no Redis is configured."),
@@ -114,6 +115,7 @@ class Settings:
     data_dir: Path = Path("var")
     database_url: str = ""
     tracker_store_url: str = ""
+    tracker_cache_size: int = 500
     redis_url: Optional[str] = None
     lock_store_url: Optional[str] = None
     model_dir: Path = Path("models")
@@ -217,6 +219,7 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         demo_shopify_orders=read.existing_file("TRULYBOT_DEMO_SHOPIFY_ORDERS"),
         data_dir=data_dir,
         database_url=read.database_url("TRULYBOT_DATABASE_URL", f"sqlite:///{data_dir}/trulybot.db"),
+        tracker_cache_size=read.integer("TRULYBOT_TRACKER_CACHE_SIZE", 500, minimum=0, maximum=1_000_000),
         tracker_store_url=read.database_url("TRULYBOT_TRACKER_STORE_URL", f"sqlite:///{data_dir}/rasa-tracker.db"),
         redis_url=redis_url,
         lock_store_url=read.redis_url("TRULYBOT_LOCK_STORE_URL") or redis_url,
