@@ -25,7 +25,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-async def run(model: Path, turns: int, conversations: int, profile: str = "") -> Dict[str, Any]:
+async def run(model: Path, turns: int, conversations: int, profile: str = "", baseline: bool = False) -> Dict[str, Any]:
     from rasa.core.agent import Agent
     from rasa.core.lock_store import InMemoryLockStore
 
@@ -34,6 +34,12 @@ async def run(model: Path, turns: int, conversations: int, profile: str = "") ->
     from bot.rasa.stores import SettingsSQLTrackerStore
 
     speedups.apply()
+    if baseline:  # Rasa's own fold over the whole tracker (the other speed-ups stay: they do not depend on length)
+        from rasa.shared.core.domain import Domain
+        from rasa.shared.core.trackers import DialogueStateTracker
+
+        DialogueStateTracker.applied_events = speedups.ORIGINALS["applied_events"]
+        Domain.states_for_tracker_history = speedups.ORIGINALS["states_for_tracker_history"]
     agent = Agent.load(str(model), lock_store=InMemoryLockStore())
     agent.tracker_store = SettingsSQLTrackerStore(domain=agent.domain)
     agent.processor.tracker_store = agent.tracker_store
@@ -86,6 +92,8 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--turns", type=int, default=62)
     parser.add_argument("--conversations", type=int, default=4)
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of turns 46-55 to FILE")
+    parser.add_argument("--baseline", action="store_true",
+                        help="Rasa's own behaviour: no tracker cache, full replay of the tracker for every state query")
     args = parser.parse_args(argv)
     from rasa.utils.log_utils import configure_structlog
 
@@ -93,7 +101,10 @@ def main(argv: List[str]) -> int:
     logging.getLogger().setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="bench-long-") as tmp:
         os.environ["TRULYBOT_TRACKER_STORE_URL"] = f"sqlite:///{tmp}/tracker.db"
-        result = asyncio.run(run(Path(args.model), args.turns, args.conversations, args.profile or ""))
+        if args.baseline:
+            os.environ["TRULYBOT_TRACKER_CACHE_SIZE"] = "0"
+        result = asyncio.run(run(Path(args.model), args.turns, args.conversations, args.profile or "", args.baseline))
+        result["baseline"] = args.baseline
     print(json.dumps(result), flush=True)
     return 0
 
