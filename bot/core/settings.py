@@ -44,7 +44,7 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("TRULYBOT_PUBLIC_URL", "http://<host>:<port>", "External base URL of the bot service (widget socket URL, OAuth redirects)."),
     Variable("TRULYBOT_RASA_HOST", "127.0.0.1", "Interface the Rasa server binds to (keep it private)."),
     Variable("TRULYBOT_RASA_PORT", "5005", "Port of the Rasa server."),
-    Variable("TRULYBOT_RASA_CONCURRENCY", "32", "Shopper turns one bot service sends to Rasa at once; further turns queue in the bot service (their shoppers see `typing`)."),
+    Variable("TRULYBOT_RASA_CONCURRENCY", "8", "Shopper turns one bot service sends to Rasa at once; further turns queue in the bot service (their shoppers see `typing`)."),
     Variable("TRULYBOT_RASA_QUEUE_SECONDS", "30", "How long a queued turn waits for one of those slots before the shopper gets `unavailable`."),
     Variable("TRULYBOT_ACTIONS_HOST", "127.0.0.1", "Interface the action server binds to (keep it private)."),
     Variable("TRULYBOT_ACTIONS_PORT", "5055", "Port of the action server."),
@@ -103,7 +103,7 @@ class Settings:
     public_url: str = ""
     rasa_host: str = "127.0.0.1"
     rasa_port: int = 5005
-    rasa_concurrency: int = 32
+    rasa_concurrency: int = 8
     rasa_queue_seconds: int = 30
     actions_host: str = "127.0.0.1"
     actions_port: int = 5055
@@ -206,7 +206,7 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         public_url=read.http_url("TRULYBOT_PUBLIC_URL", f"http://{_url_host(host)}:{port}").rstrip("/"),
         rasa_host=rasa_host,
         rasa_port=read.port("TRULYBOT_RASA_PORT", 5005),
-        rasa_concurrency=read.integer("TRULYBOT_RASA_CONCURRENCY", 32, minimum=1, maximum=1000),
+        rasa_concurrency=read.integer("TRULYBOT_RASA_CONCURRENCY", 8, minimum=1, maximum=1000),
         rasa_queue_seconds=read.integer("TRULYBOT_RASA_QUEUE_SECONDS", 30, minimum=1, maximum=600),
         actions_host=actions_host,
         actions_port=actions_port,
