@@ -17,6 +17,9 @@ Applied once, when Rasa imports the TrulyBot channel (:mod:`bot.rasa.channel`):
   there when events were only appended (any rewind, restart or new loop name falls back to a fold
   from the start). With the tracker cache of :mod:`bot.rasa.stores` the tracker object, and so this
   memo, lives from one turn to the next.
+* **Debug formatting of states.** RulePolicy formats every past state of the conversation into a
+  string for a debug log line on each prediction, even when debug logging is off; the string is now
+  built only if a log handler renders it.
 
 Each patch keeps Rasa's behaviour (tests in ``tests/test_rasa_speedups.py``).
 """
@@ -220,6 +223,39 @@ def _incremental_tracker_states() -> None:
     Domain.states_for_tracker_history = states_for_tracker_history
 
 
+class _LazyStates:
+    """``Policy.format_tracker_states(states)``, computed when rendered (``str``/``repr``)."""
+
+    __slots__ = ("states", "_format")
+
+    def __init__(self, fmt: Any, states: Any) -> None:
+        self._format, self.states = fmt, states
+
+    def __str__(self) -> str:
+        return self._format(self.states)
+
+    __repr__ = __str__
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "_LazyStates":
+        return self  # immutable as far as its users go: the states are not changed after formatting
+
+
+def _lazy_state_formatting() -> None:
+    from rasa.core.policies.policy import Policy
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    fmt = Policy.format_tracker_states
+    ORIGINALS.setdefault("format_tracker_states", fmt)
+    # Only RulePolicy's debug line uses it; the method stays eager on Policy for anyone else.
+    RulePolicy.format_tracker_states = staticmethod(lambda states: _LazyStates(fmt, states))
+
+
 def apply() -> None:
     """Install every patch once per process."""
     global _applied
@@ -230,4 +266,5 @@ def apply() -> None:
         _keep_alive_sessions()
         _cached_event_types()
         _incremental_tracker_states()
+        _lazy_state_formatting()
         _applied = True
