@@ -36,7 +36,7 @@ PLANS = {
     "quick": {"sweep": [1, 16], "latencies": [80, 0], "duration": 5.0, "warmup": 1.0,
               "comparable_duration": 4.0, "paced": {"concurrency": 64, "think_ms": 3000.0, "duration": 8.0, "warmup": 2.5, "latencies": [0]},
               "idle_sockets": 1000, "widget_runs": 3,
-              "replicas": {"concurrency": 16, "duration": 6.0, "warmup": 1.5}, "longconv": {"turns": 62, "conversations": 1}},
+              "replicas": {"concurrency": 16, "duration": 6.0, "warmup": 1.5}, "longconv": {"turns": 62, "conversations": 2}},
     "full": {"sweep": [1, 8, 64, 256], "latencies": [80, 0], "duration": 20.0, "warmup": 3.0,
              "comparable_duration": 15.0, "paced": {"concurrency": 64, "think_ms": 3000.0, "duration": 30.0, "warmup": 4.5, "latencies": [80, 0]},
              "idle_sockets": 1000, "widget_runs": 5,
@@ -239,12 +239,18 @@ def replica_phases(plan: Dict[str, Any], progress: Progress, out: Dict[str, Any]
         return
     shape = plan["replicas"]
     rows = []
+    out["replicas"] = {"concurrency": shape["concurrency"], "rows": rows}
     for replicas in (1, 2):
         say(f"replicas: starting trulybot up {'--replicas 2 ' if replicas > 1 else ''}(HAProxy, PostgreSQL, Redis)")
         topo = Topology(tmp / f"replicas-{replicas}", postgres, redis, replicas=replicas,
-                        TRULYBOT_LOG_LEVEL="WARNING", TRULYBOT_RESTART_LIMIT="0")
+                        TRULYBOT_LOG_LEVEL="WARNING", TRULYBOT_RESTART_LIMIT="0", TRULYBOT_STARTUP_TIMEOUT="600")
         try:
-            topo.wait_ready(240)
+            try:
+                topo.wait_ready(660)
+            except AssertionError as exc:  # the other phases' results still count
+                out["replicas"]["error"] = f"{replicas} replica(s) did not start: {str(exc)[-600:]}"
+                say(f"replicas: {out['replicas']['error']}")
+                return
             pids = lambda: {procs.name_of(procs.cmdline(pid)) + f"-{pid}": pid  # noqa: E731
                             for pid in procs.descendants(topo.process.pid)}
             row = asyncio.run(load_phase(
@@ -255,7 +261,6 @@ def replica_phases(plan: Dict[str, Any], progress: Progress, out: Dict[str, Any]
             rows.append(row)
         finally:
             topo.close()
-    out["replicas"] = {"concurrency": shape["concurrency"], "rows": rows}
 
 
 def longconv_phase(model: Path, plan: Dict[str, Any], out: Dict[str, Any]) -> None:

@@ -258,7 +258,7 @@ def render(out: Dict[str, Any]) -> str:
                   table(["", "CPU ms turn 5", "CPU ms turn 50", "ratio", "wall ms turn 5", "wall ms turn 50", "events"], rows)]
 
     reps = out.get("replicas") or {}
-    if reps.get("rows"):
+    if len(reps.get("rows") or []) == 2:
         rows = []
         for r in reps["rows"]:
             cpu = r["cpu_ms_per_turn"]
@@ -271,8 +271,8 @@ def render(out: Dict[str, Any]) -> str:
                   "(PostgreSQL, Redis); per core = 1000 / all-process CPU ms per turn",
                   table(["replicas", "turns/s", "p50 ms", "p95 ms", "p99 ms", "err/unexp",
                          "CPU ms/turn rasa/act/bot/haproxy", "all CPU ms/turn", "turns/s per core"], rows)]
-    elif reps.get("skipped"):
-        parts.append(f"Replicas: not measured ({reps['skipped']})")
+    if reps.get("skipped") or reps.get("error"):
+        parts.append(f"Replicas: not measured ({reps.get('skipped') or reps.get('error')})")
 
     # -- targets -----------------------------------------------------------------------------------------
     rows = [[t["target"], fmt(t["value"], 2 if (t["value"] or 0) < 20 else 0), t["goal"], _yes(t["met"]), t["note"]]
