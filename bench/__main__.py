@@ -35,10 +35,12 @@ RESULTS = HERE / "results"
 PLANS = {
     "quick": {"sweep": [1, 16], "latencies": [80, 0], "duration": 5.0, "warmup": 1.0,
               "comparable_duration": 4.0, "paced": {"concurrency": 64, "think_ms": 3000.0, "duration": 8.0, "warmup": 2.5, "latencies": [0]},
-              "idle_sockets": 1000, "widget_runs": 3},
+              "idle_sockets": 1000, "widget_runs": 3,
+              "replicas": {"concurrency": 16, "duration": 6.0, "warmup": 1.5}, "longconv": {"turns": 62, "conversations": 2}},
     "full": {"sweep": [1, 8, 64, 256], "latencies": [80, 0], "duration": 20.0, "warmup": 3.0,
              "comparable_duration": 15.0, "paced": {"concurrency": 64, "think_ms": 3000.0, "duration": 30.0, "warmup": 4.5, "latencies": [80, 0]},
-             "idle_sockets": 1000, "widget_runs": 5},
+             "idle_sockets": 1000, "widget_runs": 5,
+             "replicas": {"concurrency": 64, "duration": 20.0, "warmup": 3.0}, "longconv": {"turns": 62, "conversations": 4}},
 }
 
 
@@ -69,7 +71,8 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     ap.add_argument("--think-ms", type=float, default=0.0,
                     help="mean pause between a shopper's turns in the sweep (uniform 0.5x-1.5x); default 0 = closed loop")
     ap.add_argument("--paced", help="shoppers,think_ms of the paced run (default 64,3000)")
-    ap.add_argument("--skip", default="", help="comma-separated: load,comparable,stock,idle,widget,nlu,dashboard")
+    ap.add_argument("--skip", default="",
+                    help="comma-separated: load,comparable,stock,idle,widget,nlu,dashboard,longconv,replicas")
     ap.add_argument("--out", type=Path, default=RESULTS / "latest.json", help="JSON result file")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
     ap.add_argument("--profile", default="",
@@ -213,6 +216,61 @@ async def stock_phases(rasa, plan: Dict[str, Any], progress: Progress, out: Dict
         out["comparable"]["stock"].append(await load_phase(
             target, COMPARABLE, concurrency, plan, lambda: pids, progress, 0, plan["comparable_duration"], think_ms,
             "comparable script, stock Rasa"))
+
+
+def replica_phases(plan: Dict[str, Any], progress: Progress, out: Dict[str, Any], tmp: Path) -> None:
+    """The shopper mix (store +0 ms, closed loop) through HAProxy with 1 and then 2 replicas.
+
+    Both runs use the same topology (``trulybot up [--replicas 2]``, PostgreSQL app database and tracker
+    store, Redis) so only the replica count differs. Needs HAProxy and the PostgreSQL and Redis of
+    ``TRULYBOT_BENCH_POSTGRES_URL`` / ``TRULYBOT_BENCH_REDIS_URL`` (default: the test servers'
+    ``TRULYBOT_TEST_POSTGRES_URL`` / ``TRULYBOT_TEST_REDIS_URL``).
+    """
+    from bench.load import WidgetTarget
+    from tests.support.topology import Topology, haproxy_available
+
+    postgres = os.environ.get("TRULYBOT_BENCH_POSTGRES_URL") or os.environ.get("TRULYBOT_TEST_POSTGRES_URL")
+    redis = os.environ.get("TRULYBOT_BENCH_REDIS_URL") or os.environ.get("TRULYBOT_TEST_REDIS_URL")
+    missing = [name for name, ok in (("haproxy", haproxy_available()), ("a PostgreSQL URL", postgres),
+                                     ("a Redis URL", redis)) if not ok]
+    if missing:
+        out["replicas"] = {"skipped": "needs " + ", ".join(missing)}
+        say(f"replicas: skipped ({out['replicas']['skipped']})")
+        return
+    shape = plan["replicas"]
+    rows = []
+    out["replicas"] = {"concurrency": shape["concurrency"], "rows": rows}
+    for replicas in (1, 2):
+        say(f"replicas: starting trulybot up {'--replicas 2 ' if replicas > 1 else ''}(HAProxy, PostgreSQL, Redis)")
+        topo = Topology(tmp / f"replicas-{replicas}", postgres, redis, replicas=replicas,
+                        TRULYBOT_LOG_LEVEL="WARNING", TRULYBOT_RESTART_LIMIT="0", TRULYBOT_STARTUP_TIMEOUT="600")
+        try:
+            try:
+                topo.wait_ready(660)
+            except AssertionError as exc:  # the other phases' results still count
+                out["replicas"]["error"] = f"{replicas} replica(s) did not start: {str(exc)[-600:]}"
+                say(f"replicas: {out['replicas']['error']}")
+                return
+            pids = lambda: {procs.name_of(procs.cmdline(pid)) + f"-{pid}": pid  # noqa: E731
+                            for pid in procs.descendants(topo.process.pid)}
+            row = asyncio.run(load_phase(
+                WidgetTarget(topo.ws_url, topo.base_url), SHOPPER_MIX, shape["concurrency"], plan, pids, progress, 0,
+                shape["duration"], 0.0, f"shopper mix, {replicas} replica{'s' if replicas > 1 else ''}",
+                warmup=shape["warmup"]))
+            row["replicas"] = replicas
+            rows.append(row)
+        finally:
+            topo.close()
+
+
+def longconv_phase(model: Path, plan: Dict[str, Any], out: Dict[str, Any]) -> None:
+    """Turn cost by conversation length (``bench.longconv``), with Rasa's own stores and fold, then ours."""
+    shape = plan["longconv"]
+    argv = ["bench.longconv", str(model), "--turns", str(shape["turns"]), "--conversations", str(shape["conversations"])]
+    out["longconv"] = {"rasa_default": run_json(argv + ["--baseline"], 900), "trulybot": run_json(argv, 900)}
+    for name, res in out["longconv"].items():
+        say(f"long conversation ({name}): CPU ms turn 5 {res.get('cpu_ms_turn5')}, turn 50 {res.get('cpu_ms_turn50')}, "
+            f"ratio {res.get('ratio_cpu')}")
 
 
 def log_summary(lines: List[str], top: int = 15) -> List[str]:
@@ -381,7 +439,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "machine": machine, "plan": {**plan, "think_ms": args.think_ms}, "models": models,
         "profiled": args.profile or None, "stack_env": args.stack_env or None,
         "stack": {}, "load": [], "paced": [], "comparable": {"trulybot": [], "stock": []},
-        "idle_sockets": None, "widget": None, "nlu": None, "dashboard": None,
+        "idle_sockets": None, "widget": None, "nlu": None, "dashboard": None, "longconv": None, "replicas": None,
     }
 
     from bench.stack import StockRasa, TrulyBotStack
@@ -483,6 +541,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                 rasa.stop()
             if nlu_proc is not None:
                 nlu_proc.kill()
+
+        if "longconv" not in skip:
+            say("long conversation: turn cost at turn 5 and turn 50 (own process, CPU time)")
+            with timed(out, "long conversation"):
+                longconv_phase(our_model, plan, out)
+        if "replicas" not in skip:
+            with timed(out, "replicas"):
+                replica_phases(plan, progress, out, Path(tmp))
 
     out["elapsed_s"] = round(time.monotonic() - started, 1)
     out["targets"] = targets(out)

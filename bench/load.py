@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import aiohttp
 
-from bench.scenarios import Scenario, Step, check, weighted
+from bench.scenarios import Scenario, check, weighted
 from bench.stats import latency_summary
 
 TURN_TIMEOUT = 30.0
@@ -106,7 +106,7 @@ class Target:
     async def open(self, http: aiohttp.ClientSession, scenario: Scenario, result: RunResult) -> Any:
         raise NotImplementedError
 
-    async def turn(self, conv: Any, step: Step, n: int) -> Tuple[Optional[List[Dict[str, Any]]], Optional[str]]:
+    async def turn(self, conv: Any, text: str, n: int) -> Tuple[Optional[List[Dict[str, Any]]], Optional[str]]:
         raise NotImplementedError
 
     async def close(self, conv: Any) -> None:
@@ -132,9 +132,9 @@ class WidgetTarget(Target):
         result.connect_ms.append((time.perf_counter() - started) * 1000)
         return ws
 
-    async def turn(self, ws, step, n):
+    async def turn(self, ws, text, n):
         client_id = f"m{n}"
-        await ws.send_str(json.dumps({"type": "message", "id": client_id, "text": step.text}))
+        await ws.send_str(json.dumps({"type": "message", "id": client_id, "text": text}))
         while True:
             msg = await ws.receive(timeout=TURN_TIMEOUT)
             if msg.type != aiohttp.WSMsgType.TEXT:
@@ -160,9 +160,9 @@ class RestTarget(Target):
     async def open(self, http, scenario, result):
         return (http, f"bench-{uuid.uuid4().hex}")
 
-    async def turn(self, conv, step, n):
+    async def turn(self, conv, text, n):
         http, sender = conv
-        async with http.post(self.url, json={"sender": sender, "message": step.text},
+        async with http.post(self.url, json={"sender": sender, "message": text},
                              timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT)) as resp:
             body = await resp.read()
             if resp.status != 200:
@@ -192,7 +192,9 @@ async def run_load(target: Target, scenarios: Tuple[Scenario, ...], concurrency:
         if think_ms:  # paced shoppers arrive spread over one think time
             await asyncio.sleep(rng.uniform(0, think_ms / 1000.0))
         while not stopping.is_set():
-            scenario = mix[next(picks) % len(mix)]
+            pick = next(picks)
+            scenario = mix[pick % len(mix)]
+            wording = random.Random(pick)  # the same wordings for the n-th conversation of every target
             try:
                 conv = await target.open(http, scenario, result)
             except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError, OSError) as exc:
@@ -214,7 +216,7 @@ async def run_load(target: Target, scenarios: Tuple[Scenario, ...], concurrency:
                     n += 1
                     started = time.perf_counter()
                     try:
-                        messages, error = await target.turn(conv, step, n)
+                        messages, error = await target.turn(conv, step.pick(wording), n)
                     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, ConnectionError) as exc:
                         messages, error = None, f"exception_{exc.__class__.__name__}"
                     ms = (time.perf_counter() - started) * 1000

@@ -7,6 +7,7 @@ without a store call, ``lookup`` a custom action that calls the store (emulator)
 from __future__ import annotations
 
 from dataclasses import dataclass
+import random
 from typing import Any, Dict, List, Tuple
 
 
@@ -15,6 +16,16 @@ class Step:
     text: str
     kind: str = "action"  # utter | action | lookup
     expect: str = "reply"  # reply | card | not_found | asks_number | asks_email
+    #: Other wordings of ``text``; each conversation draws one of ``texts`` (see :meth:`pick`).
+    paraphrases: Tuple[str, ...] = ()
+
+    @property
+    def texts(self) -> Tuple[str, ...]:
+        return (self.text,) + self.paraphrases
+
+    def pick(self, rng: random.Random) -> str:
+        """The wording this conversation sends (``text`` when the step has no paraphrases)."""
+        return rng.choice(self.texts) if self.paraphrases else self.text
 
 
 @dataclass(frozen=True)
@@ -49,10 +60,26 @@ SHOPPER_MIX: Tuple[Scenario, ...] = (
 # Runs through both our stack and stock Rasa: every turn is answered by a domain response (utter_*),
 # so stock Rasa without an action server answers it too. What is compared is NLU + policies + tracker
 # store + each system's public entry (our widget socket through the bot service vs. Rasa's REST channel).
+# Each conversation draws every message from a pool of paraphrases (the same draws for both systems),
+# so a cache keyed on the message text cannot answer most turns from memory.
 COMPARABLE: Tuple[Scenario, ...] = (
     Scenario("comparable", "demo-woocommerce", 1, (
-        S("what can you do?", "utter"), S("are you a bot?", "utter"), S("recommend me a good laptop", "utter"),
-        S("thanks", "utter"), S("bye", "utter"))),
+        S("what can you do?", "utter", paraphrases=(
+            "how can you help me?", "what do you do", "what are my options?", "what can i ask you",
+            "how does this work?", "can you help me", "what kind of things can you help with?")),
+        S("are you a bot?", "utter", paraphrases=(
+            "are you human?", "am i talking to a bot", "is this a robot?", "are you a real person",
+            "is this automated?", "who am i talking to?", "am i chatting with a real human?")),
+        S("recommend me a good laptop", "utter", paraphrases=(
+            "what should i buy for my mom", "which jacket is best for winter?", "do you sell gift cards",
+            "is this product vegan?", "what size should i get", "is there a sale on")),
+        S("thanks", "utter", paraphrases=(
+            "thank you", "thanks a lot", "thank you so much", "much appreciated", "thanks for your help",
+            "great, thanks", "cheers")),
+        S("bye", "utter", paraphrases=(
+            "goodbye", "see you later", "bye bye", "that's all, bye", "have a nice day", "ok bye",
+            "talk to you later")),
+    )),
 )
 
 

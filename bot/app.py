@@ -16,6 +16,7 @@ from bot.api import setup_api
 from bot.gateway import setup_gateway
 from bot.health import health, live
 from bot.rasa.client import RasaClient
+from bot.rasa.queue import RasaQueue
 from bot.core.settings import Settings
 from bot.core.shared_secrets import with_secrets
 from bot.services.handoff_setup import setup_handoff
@@ -39,7 +40,8 @@ async def _http(app: web.Application) -> AsyncIterator[None]:
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30))
     app[appkeys.HTTP] = session
     assert settings.channel_secret
-    app[appkeys.RASA] = RasaClient(settings.rasa_url, settings.channel_secret, session)
+    queue = RasaQueue(settings.rasa_concurrency, max_wait=settings.rasa_queue_seconds)
+    app[appkeys.RASA] = RasaClient(settings.rasa_url, settings.channel_secret, session, queue=queue)
     yield
     await session.close()
 

@@ -70,3 +70,16 @@ def test_sqlite_tracker_store_uses_wal(tmp_path, monkeypatch):
     store = SettingsSQLTrackerStore(domain=Domain.empty())
     with store.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_rule_policy_formats_states_only_when_rendered():
+    from rasa.core.policies.policy import Policy
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    states = [{"user": {"intent": "greet"}, "prev_action": {"action_name": "action_listen"}}, {}]
+    lazy = RulePolicy.format_tracker_states(states)
+    import copy
+
+    assert copy.deepcopy(lazy) is lazy
+    assert str(lazy) == Policy.format_tracker_states(states) and "user intent: greet" in str(lazy)
+    assert lazy == Policy.format_tracker_states(states)

@@ -40,7 +40,7 @@ HTTP_LATENCY = Histogram("trulybot_http_request_duration_seconds", "HTTP request
 WS_SESSIONS = Gauge("trulybot_ws_sessions_open", "Widget websocket sessions open in this process")
 TURNS = Counter("trulybot_turns_total", "Shopper turns answered by the gateway", ["outcome"])
 RASA_TURN_SECONDS = Histogram("trulybot_rasa_turn_seconds",
-                              "Time from sending a shopper message to Rasa to its reply (actions and store lookups included)",
+                              "Time from queueing a shopper message for Rasa to its reply (wait in the bot service's Rasa queue, actions and store lookups included)",
                               buckets=LATENCY_BUCKETS)
 ORDER_LOOKUPS = Counter("trulybot_order_lookups_total", "Order lookups recorded in the activity log, by outcome",
                         ["outcome"])

@@ -44,6 +44,8 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("TRULYBOT_PUBLIC_URL", "http://<host>:<port>", "External base URL of the bot service (widget socket URL, OAuth redirects)."),
     Variable("TRULYBOT_RASA_HOST", "127.0.0.1", "Interface the Rasa server binds to (keep it private)."),
     Variable("TRULYBOT_RASA_PORT", "5005", "Port of the Rasa server."),
+    Variable("TRULYBOT_RASA_CONCURRENCY", "8", "Shopper turns one bot service sends to Rasa at once; further turns queue in the bot service (their shoppers see `typing`)."),
+    Variable("TRULYBOT_RASA_QUEUE_SECONDS", "30", "How long a queued turn waits for one of those slots before the shopper gets `unavailable`."),
     Variable("TRULYBOT_ACTIONS_HOST", "127.0.0.1", "Interface the action server binds to (keep it private)."),
     Variable("TRULYBOT_ACTIONS_PORT", "5055", "Port of the action server."),
     Variable("TRULYBOT_ACTION_ENDPOINT_URL", "http://<actions host>:<actions port>/webhook", "Where Rasa calls custom actions."),
@@ -53,6 +55,7 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("TRULYBOT_DEMO_SHOPIFY_ORDERS", "(built-in seed)", "JSON file of Shopify REST orders (with fulfillments) for the demo store."),
     Variable("TRULYBOT_DATA_DIR", "var", "Directory for SQLite files, generated demo keys and logs."),
     Variable("TRULYBOT_DATABASE_URL", "sqlite:///<data dir>/trulybot.db", "SQLAlchemy URL of the app database (SQLite or postgresql://)."),
+    Variable("TRULYBOT_TRACKER_CACHE_SIZE", "500", "Conversations whose trackers each Rasa process keeps in memory between turns (write-through; 0 turns the cache off)."),
     Variable("TRULYBOT_TRACKER_STORE_URL", "sqlite:///<data dir>/rasa-tracker.db", "SQLAlchemy URL of Rasa's tracker store."),
     Variable("TRULYBOT_REDIS_URL", "(unset)", "redis:// URL; enables the Redis lock store, rate-limit counters and cross-replica push."),
     Variable("TRULYBOT_LOCK_STORE_URL", "(TRULYBOT_REDIS_URL)", "redis:// URL of Rasa's lock store; in-memory when unset and no Redis is configured."),
@@ -100,6 +103,8 @@ class Settings:
     public_url: str = ""
     rasa_host: str = "127.0.0.1"
     rasa_port: int = 5005
+    rasa_concurrency: int = 8
+    rasa_queue_seconds: int = 30
     actions_host: str = "127.0.0.1"
     actions_port: int = 5055
     action_endpoint_url: str = ""
@@ -110,6 +115,7 @@ class Settings:
     data_dir: Path = Path("var")
     database_url: str = ""
     tracker_store_url: str = ""
+    tracker_cache_size: int = 500
     redis_url: Optional[str] = None
     lock_store_url: Optional[str] = None
     model_dir: Path = Path("models")
@@ -200,6 +206,8 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         public_url=read.http_url("TRULYBOT_PUBLIC_URL", f"http://{_url_host(host)}:{port}").rstrip("/"),
         rasa_host=rasa_host,
         rasa_port=read.port("TRULYBOT_RASA_PORT", 5005),
+        rasa_concurrency=read.integer("TRULYBOT_RASA_CONCURRENCY", 8, minimum=1, maximum=1000),
+        rasa_queue_seconds=read.integer("TRULYBOT_RASA_QUEUE_SECONDS", 30, minimum=1, maximum=600),
         actions_host=actions_host,
         actions_port=actions_port,
         action_endpoint_url=read.http_url(
@@ -211,6 +219,7 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         demo_shopify_orders=read.existing_file("TRULYBOT_DEMO_SHOPIFY_ORDERS"),
         data_dir=data_dir,
         database_url=read.database_url("TRULYBOT_DATABASE_URL", f"sqlite:///{data_dir}/trulybot.db"),
+        tracker_cache_size=read.integer("TRULYBOT_TRACKER_CACHE_SIZE", 500, minimum=0, maximum=1_000_000),
         tracker_store_url=read.database_url("TRULYBOT_TRACKER_STORE_URL", f"sqlite:///{data_dir}/rasa-tracker.db"),
         redis_url=redis_url,
         lock_store_url=read.redis_url("TRULYBOT_LOCK_STORE_URL") or redis_url,

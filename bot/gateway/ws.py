@@ -340,6 +340,10 @@ class Connection:
             data["display_text"] = shown_text[:200]  # history shows the title, not the payload
         return data
 
+    async def still_typing(self) -> None:
+        """Renew the typing indicator while the turn waits in the bot service's Rasa queue."""
+        await self.send({"type": "typing"})
+
     async def turn(self, item: Dict[str, Any]) -> None:
         conversation = self.conversation
         assert conversation is not None
@@ -358,7 +362,8 @@ class Connection:
                 text = self.rasa_text(item)
                 shown = item["text"] if text.startswith("/") else None
                 with RASA_TURN_SECONDS.time():
-                    replies = await self.gw.rasa().send(conversation.id, text, self.metadata(shown))
+                    replies = await self.gw.rasa().send(conversation.id, text, self.metadata(shown),
+                                                        on_wait=self.still_typing)
             except RasaUnavailable as exc:
                 logger.warning("Rasa unavailable for a widget turn: %s", exc)
                 TURNS.labels(outcome="unavailable").inc()

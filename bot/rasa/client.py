@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 import aiohttp
 
 from bot.core.signing import sign
+from bot.rasa.queue import QueueFull, RasaQueue, WaitCallback
 
 CHANNEL_PATH = "/webhooks/trulybot"
 
@@ -20,11 +21,14 @@ class RasaUnavailable(RuntimeError):
 class RasaClient:
     """Sends shopper messages to Rasa and reads conversation history, signing every request."""
 
-    def __init__(self, base_url: str, secret: str, session: aiohttp.ClientSession, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, secret: str, session: aiohttp.ClientSession, timeout: float = 10.0,
+                 queue: Optional[RasaQueue] = None) -> None:
+        """``timeout`` counts from the moment a request leaves the ``queue`` (unbounded without one)."""
         self._base = base_url.rstrip("/") + CHANNEL_PATH
         self._secret = secret
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self.queue = queue
 
     async def _post(self, path: str, payload: Dict[str, Any]) -> Dict[str, Any]:
         # A fresh nonce makes every signed body unique: the channel refuses a repeated signature as
@@ -42,9 +46,22 @@ class RasaClient:
             raise RasaUnavailable(f"Rasa answered {path} with a non-object")
         return data
 
-    async def send(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
-        """Deliver one shopper message; return the bot's replies for that turn."""
-        data = await self._post("/webhook", {"sender": sender, "message": text, "metadata": metadata or {}})
+    async def send(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None,
+                   on_wait: Optional[WaitCallback] = None) -> List[Dict[str, Any]]:
+        """Deliver one shopper message; return the bot's replies for that turn.
+
+        With a queue, the message waits for a free slot first (``on_wait`` is awaited now and then
+        while it waits); a full queue or a wait beyond its limit raises :class:`RasaUnavailable`.
+        """
+        payload = {"sender": sender, "message": text, "metadata": metadata or {}}
+        if self.queue is None:
+            data = await self._post("/webhook", payload)
+        else:
+            try:
+                async with self.queue.slot(on_wait):
+                    data = await self._post("/webhook", payload)
+            except QueueFull as exc:
+                raise RasaUnavailable(f"Rasa queue: {exc}") from exc
         messages = data.get("messages")
         if not isinstance(messages, list):
             raise RasaUnavailable("Rasa reply has no message list")

@@ -4,26 +4,58 @@
 with the embedded defaults: the tracker store is SQL (``TRULYBOT_TRACKER_STORE_URL``, SQLite under
 ``var/`` by default, PostgreSQL by URL); the lock store is Redis when ``TRULYBOT_LOCK_STORE_URL`` or
 ``TRULYBOT_REDIS_URL`` is set, in memory otherwise (fine for a single Rasa worker).
+
+The tracker store keeps a write-through cache of recent trackers (``TRULYBOT_TRACKER_CACHE_SIZE``):
+a turn gets the tracker object its previous turn saved, after one cheap query confirms that the
+database still holds exactly the rows this process wrote (row count and highest id of the
+conversation; another replica's turn, an erasure or a purge changes them and the tracker is loaded
+again), and a save inserts only the events added since. Rasa's own SQL store deserialises the whole
+session on every retrieve and counts it on every save.
 """
 from __future__ import annotations
 
+import collections
+import itertools
 import os
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, Optional, Tuple
 from urllib.parse import urlsplit
 
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.core.logs import add_redaction_to_all_handlers
 from bot.core.settings import load_settings
 
 
+def _spans_sessions(tracker: DialogueStateTracker) -> bool:
+    """True when the tracker holds a session start after its first two events (``action_session_start``,
+    ``session_started``), i.e. more than the session a retrieve would load."""
+    return any(isinstance(event, SessionStarted) for event in itertools.islice(tracker.events, 2, None))
+
+
+@dataclass
+class _Cached:
+    """A tracker as last loaded or saved by this process, and the database rows it corresponds to."""
+
+    tracker: DialogueStateTracker
+    saved_events: int  # len(tracker.events) when it matched the database
+    rows: int  # the conversation's row count then
+    last_id: int  # its highest row id then
+
+
 class SettingsSQLTrackerStore(SQLTrackerStore):
-    """Rasa's SQL tracker store pointed at ``TRULYBOT_TRACKER_STORE_URL``."""
+    """Rasa's SQL tracker store pointed at ``TRULYBOT_TRACKER_STORE_URL``, with a write-through cache."""
 
     def __init__(self, domain: Any = None, host: Optional[str] = None, event_broker: Any = None, **kwargs: Any) -> None:
         add_redaction_to_all_handlers()  # a plain `rasa run` / `rasa shell` logs redacted too
-        url = load_settings().tracker_store_url
+        settings = load_settings()
+        url = settings.tracker_store_url
+        # An event broker diffs each save against a fresh retrieve: the cache would hide the difference.
+        self.cache_size = 0 if event_broker is not None else settings.tracker_cache_size
+        self._cache: "collections.OrderedDict[str, _Cached]" = collections.OrderedDict()
         if url.startswith("sqlite:///"):
             from pathlib import Path
 
@@ -51,6 +83,84 @@ class SettingsSQLTrackerStore(SQLTrackerStore):
         self.engine.dispose()
         self.engine = engine
         self.sessionmaker = sa.orm.session.sessionmaker(bind=engine)
+
+    # -- write-through cache ---------------------------------------------------------------------
+    def _rows(self, session: Any, sender_id: str) -> Tuple[int, int]:
+        """The conversation's row count and highest row id (0, 0 when it has none)."""
+        import sqlalchemy as sa
+
+        count, last_id = session.execute(
+            sa.select(sa.func.count(self.SQLEvent.id), sa.func.max(self.SQLEvent.id))
+            .where(self.SQLEvent.sender_id == sender_id)
+        ).one()
+        return int(count or 0), int(last_id or 0)
+
+    def _remember(self, sender_id: str, entry: _Cached) -> None:
+        self._cache[sender_id] = entry
+        self._cache.move_to_end(sender_id)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        """The conversation's current session: the cached tracker when the database still matches it."""
+        if not self.cache_size:
+            return await super().retrieve(sender_id)
+        with self.session_scope() as session:
+            rows, last_id = self._rows(session, sender_id)
+        entry = self._cache.get(sender_id)
+        if (entry is not None and (entry.rows, entry.last_id) == (rows, last_id)
+                and len(entry.tracker.events) == entry.saved_events):
+            self._cache.move_to_end(sender_id)
+            return entry.tracker
+        self._cache.pop(sender_id, None)
+        tracker = await super().retrieve(sender_id)
+        if tracker is not None:
+            # Rows written between the two queries (another replica) make the next retrieve reload.
+            self._remember(sender_id, _Cached(tracker, len(tracker.events), rows, last_id))
+        return tracker
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Insert the events added since the tracker was loaded or last saved."""
+        sender_id = tracker.sender_id
+        entry = self._cache.pop(sender_id, None) if self.cache_size else None
+        if entry is None or entry.tracker is not tracker or len(tracker.events) < entry.saved_events:
+            await super().save(tracker)
+            if self.cache_size and not _spans_sessions(tracker):
+                with self.session_scope() as session:
+                    rows, last_id = self._rows(session, sender_id)
+                self._remember(sender_id, _Cached(tracker, len(tracker.events), rows, last_id))
+            return
+        new_events = list(tracker.events)[entry.saved_events:]
+        with self.session_scope() as session:
+            rows, last_id = self._rows(session, sender_id)
+            # Rows written by someone else since (possible only without a shared lock store) are
+            # kept, and this turn's events are appended after them; the next retrieve reloads.
+            unchanged = (rows, last_id) == (entry.rows, entry.last_id)
+            added = [self._row(sender_id, event) for event in new_events]
+            session.add_all(added)
+            session.flush()  # assigns the ids
+            if added:
+                last_id = max(row.id for row in added)
+            session.commit()
+        if not unchanged or _spans_sessions(tracker):
+            return  # a new session began, or another writer: the next retrieve loads from the database
+        self._remember(sender_id, _Cached(tracker, len(tracker.events), rows + len(added), last_id))
+
+    def _row(self, sender_id: str, event: Any) -> Any:
+        """One event as Rasa's SQL store writes it."""
+        import json
+
+        from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+        data = event.as_dict()
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=event.type_name,
+            timestamp=data.get("timestamp"),
+            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
 
 
 class SettingsLockStore:

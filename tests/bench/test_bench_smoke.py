@@ -168,8 +168,12 @@ def test_report_targets_and_render():
         "models": {"trulybot": {"train_s": 30}, "stock": {"train_s": 400}},
         "stack": {"rss_at_rest_mb": {"rasa": 560.0, "bot": 70.0}},
         "stock": {"rss_at_rest_mb": 1380.0},
-        "load": [_row("trulybot", 16, 0, 20, 1000)],
-        "paced": [_row("trulybot", 64, 0, 16, 40), _row("trulybot", 64, 80, 15, 120)],
+        "load": [_row("trulybot", 16, 0, 20, 1000), {**_row("trulybot", 256, 0, 160, 3000), "error_kinds": {"error_unavailable": 3}}],
+        "paced": [_row("trulybot", 64, 0, 16, 30), _row("trulybot", 64, 80, 15, 120)],
+        "longconv": {"trulybot": {"turns": 62, "cpu_ms_turn5": 11.0, "cpu_ms_turn50": 12.1, "ratio_cpu": 1.1},
+                     "rasa_default": {"turns": 62, "cpu_ms_turn5": 14.0, "cpu_ms_turn50": 30.0, "ratio_cpu": 2.14}},
+        "replicas": {"concurrency": 64, "rows": [{**_row("trulybot", 64, 0, 80, 500), "replicas": 1},
+                                                 {**_row("trulybot", 64, 0, 85, 480), "replicas": 2}]},
         "comparable": {"trulybot": [_row("trulybot", 16, 0, 80, 300)],
                        "stock": [_row("stock-rasa", 16, 0, 20, 600, {"stock-rasa": {"pid": 2, "cpu_s": 1, "peak_rss_mb": 1400.0,
                                                                                       "rss_start_mb": 1, "rss_end_mb": 1}})]},
@@ -182,7 +186,11 @@ def test_report_targets_and_render():
                                        "fallback_rate": 0.0}}},
     }
     checks = {t["target"].split(" (")[0].split(",")[0]: t for t in targets(out)}
-    assert checks["p95 turn latency"]["value"] == 40 and checks["p95 turn latency"]["met"] is True
+    assert checks["p95 turn latency"]["value"] == 30 and checks["p95 turn latency"]["met"] is True
+    assert checks["shopper mix turns/s"]["value"] == 160 and checks["shopper mix turns/s"]["met"] is True
+    assert checks["'unavailable' answers at 256 closed-loop shoppers"]["value"] == 3
+    assert checks["'unavailable' answers at 256 closed-loop shoppers"]["met"] is False
+    assert checks["turn 50 / turn 5 of one conversation"]["value"] == 1.1 and checks["turn 50 / turn 5 of one conversation"]["met"]
     assert checks["throughput vs stock Rasa"]["value"] == 4.0 and checks["throughput vs stock Rasa"]["met"] is True
     assert checks["RSS of 1"]["met"] is True
     assert checks["whole stack peak RSS under load"]["value"] == 850.0
@@ -190,3 +198,5 @@ def test_report_targets_and_render():
     out["targets"] = targets(out)
     text = render(out)
     assert "TrulyBot vs stock Rasa" in text and "4.00x" in text and "Targets" in text
+    assert "One long conversation" in text and "2.14x" in text
+    assert "Replicas: shopper mix, 64 closed-loop shoppers" in text and "turns/s per core" in text
