@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot import appkeys
 from bot.api.db import in_db
-from bot.rasa.channel import history_from_events
+from bot.rasa.history import history_from_events
 from bot.rasa.client import RasaUnavailable
 from bot.services import handoff as service
 from bot.services.handoff import Actor, HandoffError

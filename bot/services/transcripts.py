@@ -52,7 +52,7 @@ def conversations_of_store(engine: Engine, store_id: int) -> List[str]:
 def export_conversations(engine: Engine, conversation_ids: Iterable[str]) -> Dict[str, List[Dict[str, Any]]]:
     """The user and bot messages of these conversations, oldest first, by conversation id, as the
     shopper typed them (a data request hands the customer their own words back)."""
-    from bot.rasa.channel import history_from_events
+    from bot.rasa.history import history_from_events
 
     ids = sorted(set(conversation_ids))
     if not ids:
