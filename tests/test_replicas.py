@@ -179,25 +179,41 @@ SCRIPT = ["hi", "where is my order", "{n}", "jane.doe@example.com", "thanks", "d
 
 
 def test_shoppers_survive_kill_9_of_a_bot_service_and_of_a_rasa_process(topology):
-    shoppers_n, rounds = 8, 3
+    # Shoppers keep talking until both kills have happened (at least ``min_rounds`` rounds each,
+    # at most ``max_rounds``), so the kills land under load however fast the machine is.
+    shoppers_n, min_rounds, max_rounds = 8, 3, 40
+    kills_done = asyncio.Event()
+    progress: Dict[int, int] = {}
 
     async def shopper_run(http, i: int, deadline: float) -> Shopper:
         shopper = Shopper(http, topology.base_url, f"203.0.113.{i + 1}")
         await shopper.connect()
-        for r in range(rounds):
+        shopper.rounds = 0
+        while shopper.rounds < min_rounds or (not kills_done.is_set() and shopper.rounds < max_rounds):
             for line in SCRIPT:
-                await shopper.turn(line.format(n=1001 + (i + r) % 8), deadline)
+                await shopper.turn(line.format(n=1001 + (i + shopper.rounds) % 8), deadline)
+                progress[i] = progress.get(i, 0) + 1
+            shopper.rounds += 1
         await shopper.ws.close()
         return shopper
 
+    async def turns_after(seen: int, more: int) -> None:
+        while sum(progress.values()) < seen + more and time.monotonic() < deadline_box[0]:
+            await asyncio.sleep(0.02)
+
+    deadline_box = [0.0]
+
     async def killer():
-        await asyncio.sleep(3)
+        await turns_after(0, shoppers_n)  # every shopper is mid-conversation
         topology.kill("bot-1")
-        await asyncio.sleep(4)
+        await turns_after(sum(progress.values()), shoppers_n)
         topology.kill("rasa-1")
+        await turns_after(sum(progress.values()), shoppers_n)
+        kills_done.set()
 
     async def scenario():
         deadline = time.monotonic() + 150
+        deadline_box[0] = deadline
         async with aiohttp.ClientSession() as http:
             results = await asyncio.gather(killer(), *(shopper_run(http, i, deadline) for i in range(shoppers_n)))
         return results[1:]
@@ -209,7 +225,7 @@ def test_shoppers_survive_kill_9_of_a_bot_service_and_of_a_rasa_process(topology
         # Every turn the shopper saw answered is in the tracker exactly once, in order; nothing else is.
         assert tracker.get(shopper.conversation_id) == shopper.answered, (shopper.conversation_id, shopper.answered,
                                                                            tracker.get(shopper.conversation_id))
-        assert len(shopper.answered) == rounds * len(SCRIPT)
+        assert len(shopper.answered) == shopper.rounds * len(SCRIPT)
         assert all(count == 1 for count in shopper.frames_by_id.values())
     topology.wait_for_line("bot-1 is healthy again", 120)
     topology.wait_for_line("rasa-1 is healthy again", 120)
