@@ -38,6 +38,7 @@ from bot.api.validation import (
 from bot.core.db.models import StoreIntegration, utcnow
 from bot.core.logs import mask_order_number
 from bot.services.credentials import clear_credentials, set_credentials
+from bot.services.key_usage import count_encryptions
 from plugins.integration import ConnectContext, ConnectFlow, FieldError, FieldType
 
 logger = logging.getLogger(__name__)
@@ -280,6 +281,8 @@ async def _connect_keys(request: web.Request, me: MerchantIdentity, cls: Any, va
     def save(session: Session) -> Tuple[int, str]:
         config = {"site": _site_info(info), "options": dict(draft.options),
                   "webhooks": {"topics": [], "error": None, "secret_encrypted": secret_encrypted}}
+        if secret_encrypted:
+            count_encryptions(session, [secret_encrypted])
         if existing:
             store = owned_store(session, me.merchant_id, existing[0], cls.name)
             set_credentials(store, app[appkeys.KEY_RING], creds)
@@ -432,6 +435,8 @@ def _activate_wc(session: Session, app: web.Application, store_id: int, creds: D
     config["wc_auth"] = {**(config.get("wc_auth") or {}), "result": "ok"}
     config["site"] = _site_info(info)
     config["webhooks"] = {"topics": [], "error": None, "secret_encrypted": secret_encrypted}
+    if secret_encrypted:
+        count_encryptions(session, [secret_encrypted])
     store.config = config
     store.status = "active"
     now = utcnow()

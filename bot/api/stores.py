@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.api.errors import not_found
 from bot.core.db.models import StoreIntegration, WidgetConfig
+from bot.services.credentials import has_credentials
 
 
 def iso(value: Optional[datetime]) -> Optional[str]:
@@ -42,10 +43,10 @@ def store_dict(store: StoreIntegration) -> Dict[str, Any]:
     config = store.config or {}
     health = config.get("health") if isinstance(config.get("health"), dict) else {}
     webhooks = config.get("webhooks") if isinstance(config.get("webhooks"), dict) else {}
-    has_credentials = any(getattr(store, c) for c in StoreIntegration.ENCRYPTED_FIELDS)
+    stored_credentials = has_credentials(store)
     if store.status == "pending":
         credentials_valid = None
-    elif not has_credentials:
+    elif not stored_credentials:
         credentials_valid = False
     elif health.get("credentials_valid") is False:
         credentials_valid = False

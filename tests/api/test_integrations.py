@@ -58,7 +58,8 @@ async def test_connect_woocommerce_with_keys_lists_the_store_with_health(env, ma
     listed = await (await client.get("/api/integrations", headers=merchant.headers)).json()
     assert [s["id"] for s in listed["items"]] == [store["id"]]
     row = env.query(lambda s: s.get(StoreIntegration, store["id"]))
-    assert row.consumer_key_encrypted.startswith("tb1:") and woo.key not in row.consumer_key_encrypted
+    assert set(row.credentials_encrypted) == {"consumer_key", "consumer_secret"}
+    assert row.credentials_encrypted["consumer_key"].startswith("tb2:") and woo.key not in str(row.credentials_encrypted)
     kinds = env.query(lambda s: [a.activity_type for a in s.execute(select(UserActivity)).scalars()])
     assert kinds == ["store_connected"]
 
@@ -192,7 +193,7 @@ async def test_disconnect_drops_credentials_and_delete_removes_rows(env, make_ap
     body = await resp.json()
     assert resp.status == 200 and body["status"] == "disabled" and body["health"]["credentials_valid"] is False
     row = env.query(lambda s: s.get(StoreIntegration, store["id"]))
-    assert row.consumer_key_encrypted is None and row.consumer_secret_encrypted is None
+    assert row.credentials_encrypted == {}
     assert "secret_encrypted" not in row.config["webhooks"]
     resp = await client.post("/api/integrations/woocommerce/disconnect", json={"id": "1"}, headers=merchant.headers)
     assert resp.status == 422

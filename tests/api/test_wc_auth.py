@@ -55,7 +55,8 @@ async def test_full_wc_auth_flow(env, make_api, woo):
     from plugins.woocommerce.emulator import STATE_KEY
 
     new_key = woo.app[STATE_KEY].consumer_key
-    assert new_key not in (row.consumer_key_encrypted or "") and row.consumer_key_encrypted.startswith("tb1:")
+    stored = row.credentials_encrypted.get("consumer_key") or ""
+    assert new_key not in str(row.credentials_encrypted) and stored.startswith("tb2:")
     # the callback cannot be replayed with other keys
     resp = await client.post("/api/integrations/woocommerce/callback", json={
         "key_id": 9, "user_id": query["user_id"], "consumer_key": "ck_" + "a" * 40, "consumer_secret": "cs_" + "a" * 40,
