@@ -110,3 +110,30 @@ def test_downgrade_restores_columns_and_refuses_newer_values(tmp_path):
     sessions.kw["bind"].dispose()
     with pytest.raises(RuntimeError, match="downgrade refused"):
         command.downgrade(alembic_config(url), BEFORE_MAP)
+
+
+def test_cli_rotate_reencrypts_migrated_stores_and_reports_counts(tmp_path, monkeypatch, capsys):
+    """``trulybot keys rotate`` on a migrated database, then ``keys status`` shows both keys' counts."""
+    from bot.process.cli import main
+
+    url = f"sqlite:///{tmp_path}/trulybot.db"
+    ring = KeyRing.generate()
+    ring.save(tmp_path / "keys.json")
+    _old_database(url, ring)
+    monkeypatch.setenv("TRULYBOT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TRULYBOT_DATABASE_URL", url)
+    monkeypatch.delenv("TRULYBOT_ENCRYPTION_KEYS", raising=False)
+    monkeypatch.setenv("TRULYBOT_KEY_FILE", str(tmp_path / "keys.json"))
+    assert main(["keys", "rotate"]) == 0
+    assert "re-encrypted 3 value(s)" in capsys.readouterr().out
+    rotated = KeyRing.from_file(tmp_path / "keys.json")
+    assert rotated.current != ring.current and ring.current in rotated.keys
+    assert main(["keys", "status"]) == 0
+    out = capsys.readouterr().out
+    assert f"{ring.current}\t3 of {2 ** 32} encryptions" in out
+    assert f"{rotated.current}\t3 of {2 ** 32} encryptions\t(current)" in out
+    sessions = make_sessionmaker(make_engine(url))
+    with sessions() as session:
+        for store in session.execute(select(StoreIntegration)).scalars():
+            assert all(v.startswith(f"tb2:{rotated.current}:") for v in store.credentials_encrypted.values())
+    sessions.kw["bind"].dispose()

@@ -20,11 +20,11 @@ from bot.services import activity
 from bot import appkeys
 from bot.api import webhook_registration as hooks
 from bot.api.auth import MerchantIdentity, merchant_required
-from bot.api.db import in_db
+from bot.services.db import in_db
 from bot.api.errors import ApiError
-from bot.api.keys import API_CONFIG
-from bot.api.metrics import STORE_CONNECTIONS
-from bot.api.platforms import call, connection, connection_for, map_platform_error, platform_class
+from bot.services.keys import API_CONFIG
+from bot.services.metrics import STORE_CONNECTIONS
+from bot.services.platforms import call, connection, connection_for, map_platform_error, platform_class
 from bot.api.registry import Param, route
 from bot.api.stores import default_widget, invalidate_widget_cache, owned_store, store_dict
 from bot.api.validation import (

@@ -186,7 +186,7 @@ def build_spec(public_url: str = "") -> Dict[str, Any]:
 @route("GET", "/api/openapi.json", summary="This OpenAPI document", tag="operations", auth="none",
        responses={200: "Ok"})
 async def openapi_json(request: web.Request) -> web.Response:
-    from bot.api.keys import API_CONFIG
+    from bot.services.keys import API_CONFIG
 
     return web.json_response(build_spec(request.app[API_CONFIG].public_url), headers={"Cache-Control": "no-cache"})
 

@@ -29,12 +29,12 @@ from sqlalchemy.orm import Session
 from bot.services import activity
 from bot import appkeys
 from bot.api.auth import MerchantIdentity, merchant_required
-from bot.api.db import in_db
+from bot.services.db import in_db
 from bot.api.errors import ApiError
 from bot.api.integrations import _check, _finish_webhooks, _site_info, html_page
-from bot.api.keys import API_CONFIG, STORE_HTTP
-from bot.api.metrics import STORE_CONNECTIONS, timed_store_call
-from bot.api.platforms import connection, shopify_base_url
+from bot.services.keys import API_CONFIG, STORE_HTTP
+from bot.services.metrics import STORE_CONNECTIONS, timed_store_call
+from bot.services.platforms import connection, shopify_base_url
 from bot.api.registry import Param, route
 from bot.api.stores import default_widget, store_dict
 from bot.api.validation import RETURN_TO_SCHEMA, SHOP_DOMAIN_RE, read_json, safe_return_to, shop_domain

@@ -7,6 +7,7 @@ from typing import Any, Dict, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from bot import appkeys
 from bot.api.errors import not_found
 from bot.core.db.models import StoreIntegration, WidgetConfig
 from bot.services.credentials import has_credentials
@@ -82,11 +83,6 @@ def store_dict(store: StoreIntegration) -> Dict[str, Any]:
 
 def invalidate_widget_cache(app: Any) -> None:
     """Make this process's gateway re-read widget settings now (other replicas: within its cache TTL)."""
-    try:
-        from bot.gateway.state import GATEWAY
-    except ImportError:
-        return
-    gateway = app.get(GATEWAY)
-    stores = getattr(gateway, "stores", None)
-    if stores is not None and hasattr(stores, "clear"):
-        stores.clear()
+    gateway = app.get(appkeys.GATEWAY)
+    if gateway is not None:
+        gateway.forget_store_settings()

@@ -16,10 +16,10 @@ from typing import Any, Dict, Optional, Tuple
 from aiohttp import web
 
 from bot import appkeys
-from bot.api.config import ApiConfig
-from bot.api.keys import API_CONFIG, STORE_HTTP
-from bot.api.metrics import timed_store_call
-from bot.api.platforms import platform_class
+from bot.services.config import ApiConfig
+from bot.services.keys import API_CONFIG, STORE_HTTP
+from bot.services.metrics import timed_store_call
+from bot.services.platforms import platform_class
 from bot.core.db.models import StoreIntegration
 from bot.services.credentials import webhook_secret_aad
 from plugins.integration import WebhookRegistration, WebhookSecret, WebhookTarget

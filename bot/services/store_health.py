@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.services import activity
-from bot.api.db import in_db
-from bot.api.keys import API_CONFIG, HEALTH_CHECKER
-from bot.api.metrics import STORE_CONNECTIONS
-from bot.api.platforms import call, connection_for, describe_error
+from bot.services.db import in_db
+from bot.services.keys import API_CONFIG, HEALTH_CHECKER
+from bot.services.metrics import STORE_CONNECTIONS
+from bot.services.platforms import call, connection_for, describe_error
 from bot.core.db.models import StoreIntegration, utcnow
 
 logger = logging.getLogger(__name__)

@@ -68,7 +68,7 @@ async def test_health_checks_record_success_failure_backoff_and_recovery(env, ma
 async def test_background_checker_runs_as_cleanup_context(env, make_api, woo):
     import asyncio
 
-    from bot.api.keys import HEALTH_CHECKER
+    from bot.services.keys import HEALTH_CHECKER
 
     client = await make_api(health_check_enabled=True, health_check_interval=0.05)
     checker = env.app[HEALTH_CHECKER]

@@ -261,7 +261,7 @@ async def test_orders_on_a_down_store_is_502_with_json(env, make_api, woo):
 def test_api_config_from_settings(tmp_path):
     import pytest
 
-    from bot.api.config import load_api_config
+    from bot.services.config import load_api_config
     from bot.core.settings import SettingsError, load_settings
 
     demo = load_settings({"TRULYBOT_DATA_DIR": str(tmp_path), "TRULYBOT_SHOPIFY_API_BASE_URL": "http://127.0.0.1:8102/"})

@@ -7,9 +7,9 @@ from typing import Any, Dict, Optional
 from aiohttp import web
 
 from bot import appkeys
-from bot.api.errors import ApiError
-from bot.api.keys import API_CONFIG, PLATFORM_FACTORY, STORE_HTTP
-from bot.api.metrics import timed_store_call
+from bot.services.errors import ApiError
+from bot.services.keys import API_CONFIG, PLATFORM_FACTORY, STORE_HTTP
+from bot.services.metrics import timed_store_call
 from bot.core.db.models import StoreIntegration
 from bot.services.credentials import get_credentials
 
@@ -119,7 +119,7 @@ def app_setting(app: web.Application, platform: Any, name: str) -> Optional[str]
     config = app[API_CONFIG]
     values = config.app_settings.get(platform.name)
     if values is None:
-        from bot.api.config import read_app_settings
+        from bot.services.config import read_app_settings
 
         import os
 
