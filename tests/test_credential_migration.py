@@ -40,6 +40,9 @@ def _old_database(url: str, ring: KeyRing) -> None:
                                 "CURRENT_TIMESTAMP", "CURRENT_TIMESTAMP", *(f":{c}" for c in values)])
             connection.execute(text(f"INSERT INTO store_integrations ({names}) VALUES ({params})"),
                                {"id": i, "wid": widget_id, "platform": platform, **values})
+        connection.execute(text("UPDATE store_integrations SET last_error = 'store_auth: credentials rejected by the store' "
+                                "WHERE widget_id = 'w_woo'"))
+        connection.execute(text("UPDATE store_integrations SET last_error = 'something odd' WHERE widget_id = 'w_shop'"))
     engine.dispose()
 
 
@@ -58,6 +61,9 @@ def _check(url: str) -> None:
             assert get_credentials(stores[widget_id], ring) == _plain(columns)
             assert all(v.startswith("tb1:") for v in stores[widget_id].credentials_encrypted.values())
         assert usage(session) == {ring.current: 3}  # the values still stored, counted at migration
+        assert (stores["w_woo"].last_error_code, stores["w_woo"].last_error) == ("store_auth", "credentials rejected by the store")
+        assert (stores["w_shop"].last_error_code, stores["w_shop"].last_error) == ("store_error", "something odd")
+        assert stores["w_empty"].last_error_code is None
     new = ring.with_new_key()
     assert reencrypt_all(sessions, new) == 3
     only_new = KeyRing(keys={new.current: new.keys[new.current]}, current=new.current)

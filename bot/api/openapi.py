@@ -26,7 +26,7 @@ COMPONENTS: Dict[str, Any] = {
             "created_at": _nullable_str, "updated_at": _nullable_str,
             "health": {"type": "object", "properties": {
                 "credentials_valid": {"type": "boolean", "nullable": True}, "last_success_at": _nullable_str,
-                "last_error": _nullable_str, "last_error_at": _nullable_str, "last_checked_at": _nullable_str,
+                "last_error": _nullable_str, "last_error_code": _nullable_str, "last_error_at": _nullable_str, "last_checked_at": _nullable_str,
                 "consecutive_failures": {"type": "integer"}, "next_check_at": _nullable_str}},
             "webhooks": {"type": "object", "properties": {"topics": {"type": "array", "items": {"type": "string"}},
                                                           "error": _nullable_str}},

@@ -254,7 +254,7 @@ def _save_shop(session: Session, app: web.Application, merchant_id: int, shop: s
     store.store_url = base_url
     store.status = "active"
     store.last_success_at = store.last_checked_at = now
-    store.last_error = None
+    store.last_error = store.last_error_code = None
     config = dict(store.config or {})
     config.update(oauth_nonce_hash=_nonce_hash(nonce), scopes=scopes.split(",") if scopes else [], site=_site_info(info))
     config.pop("uninstalled_at", None)

@@ -69,6 +69,7 @@ def store_dict(store: StoreIntegration) -> Dict[str, Any]:
             "credentials_valid": credentials_valid,
             "last_success_at": iso(store.last_success_at),
             "last_error": store.last_error,
+            "last_error_code": store.last_error_code,
             "last_error_at": iso(store.last_error_at),
             "last_checked_at": iso(store.last_checked_at),
             "consecutive_failures": int(health.get("failures") or 0),

@@ -107,6 +107,8 @@ class StoreIntegration(Base):
     config = Column(JSON, nullable=False, default=dict)
     status = Column(String(20), nullable=False, default="active")
     last_success_at = Column(DateTime(timezone=True), nullable=True)
+    #: the last failure as a stable code and a short detail (:mod:`bot.services.store_errors`)
+    last_error_code = Column(String(40), nullable=True)
     last_error = Column(Text, nullable=True)
     last_error_at = Column(DateTime(timezone=True), nullable=True)
     last_checked_at = Column(DateTime(timezone=True), nullable=True)

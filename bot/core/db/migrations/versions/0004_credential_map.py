@@ -1,4 +1,4 @@
-"""store credentials as one encrypted map per store; encryptions counted per key
+"""store credentials as one encrypted map per store; encryptions counted per key; error codes
 
 The three credential columns become ``credentials_encrypted`` (``{field: ciphertext}``). Values
 move unchanged: they stay ``tb1`` ciphertexts bound to the widget id and the former column name,
@@ -47,6 +47,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('store_integrations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('credentials_encrypted', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('last_error_code', sa.String(length=40), nullable=True))
 
     bind = op.get_bind()
     old = _stores(*LEGACY_COLUMNS.values(), "credentials_encrypted")
@@ -58,6 +59,15 @@ def upgrade() -> None:
         if isinstance(secret, str) and secret:
             counts[_key_id(secret)] += 1
         bind.execute(old.update().where(old.c.id == row["id"]).values(credentials_encrypted=mapped))
+    # errors were written as "code: text"; from now on the code has its own column
+    errors = sa.table("store_integrations", sa.column("id", sa.Integer()), sa.column("last_error", sa.Text()),
+                      sa.column("last_error_code", sa.String()))
+    for row in bind.execute(sa.select(errors).where(errors.c.last_error.isnot(None))).mappings().all():
+        code, sep, detail = str(row["last_error"]).partition(":")
+        known = bool(sep) and code.strip().replace("_", "").isalnum() and len(code.strip()) <= 40
+        bind.execute(errors.update().where(errors.c.id == row["id"]).values(
+            last_error_code=code.strip() if known else "store_error",
+            last_error=detail.strip() if known else row["last_error"]))
     if counts:
         now = sa.func.now() if bind.dialect.name == "postgresql" else sa.func.current_timestamp()
         for kid, n in counts.items():
@@ -90,4 +100,5 @@ def downgrade() -> None:
                 **{LEGACY_COLUMNS[f]: v for f, v in mapped.items()}))
     with op.batch_alter_table('store_integrations', schema=None) as batch_op:
         batch_op.drop_column('credentials_encrypted')
+        batch_op.drop_column('last_error_code')
     op.drop_table('encryption_key_usage')
