@@ -29,15 +29,7 @@ from actions.store_access import StoreContext, mark_store_health, open_platform
 from bot.services.store_errors import StoreError, from_exception
 from bot.services import activity
 from bot.core.logs import mask_order_number
-from plugins.errors import (
-    MalformedResponse,
-    OrderNotFound,
-    OrderNotVisible,
-    PlatformError,
-    RateLimited,
-    StoreAuthError,
-    StoreUnreachable,
-)
+from plugins.errors import OrderNotFound, OrderNotVisible, PlatformError
 from plugins.model import Order, OrderStatus
 from plugins.text import order_number_key
 
