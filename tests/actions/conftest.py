@@ -67,6 +67,7 @@ async def stores(aiohttp_server, tmp_path) -> Dict[str, StoreFixture]:
         store = StoreIntegration(user_id=merchant.id, platform="shopify", widget_id="store-s", display_name="Shop S",
                                  store_url=str(server_s.make_url("")).rstrip("/"), shop_domain=shopify_emulator.DEMO_SHOP_DOMAIN,
                                  config={})
+        session.add(store)
         set_credentials(store, ring, {"access_token": shopify_emulator.DEMO_ACCESS_TOKEN})
         store.widget = WidgetConfig(policies={})
         session.add(store)

@@ -331,7 +331,8 @@ async def test_slow_store_is_answered_within_the_budget(stores, runtime):
     assert messages[0]["text"].startswith("Sorry, I can't reach")
     assert activities(runtime, "store_error")[-1].details["reason"] == "timeout"
     with runtime.sessions() as session:
-        assert session.get(StoreIntegration, stores["A"].id).last_error == "WooCommerce did not answer within 0.3 s"
+        row = session.get(StoreIntegration, stores["A"].id)
+        assert (row.last_error_code, row.last_error) == ("timeout", "store did not answer within 0.3 s")
 
 
 async def test_rejected_credentials_are_reported_in_plain_words(stores, runtime):
