@@ -19,7 +19,7 @@ from bot.services.key_usage import usage
 from tests.support.legacy_crypto import legacy_encrypt
 from tests.support.servers import require_postgres
 
-BEFORE_MAP = "0004"
+BEFORE_MAP = "0005"
 OLD_STORES = [
     ("w_woo", "woocommerce", {"consumer_key_encrypted": "ck_live_1", "consumer_secret_encrypted": "cs_live_1"}),
     ("w_shop", "shopify", {"access_token_encrypted": "shpat_live_2"}),

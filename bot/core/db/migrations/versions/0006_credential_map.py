@@ -6,8 +6,8 @@ which :mod:`bot.services.credentials` still reads, until ``trulybot keys reencry
 No key is needed to migrate. ``encryption_key_usage`` starts with the number of values each key
 has encrypted that are still stored (a lower bound of its real use).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-26 09:00:00
 """
 from collections import Counter
@@ -16,8 +16,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
