@@ -26,17 +26,10 @@ from actions.attempts import (
 from actions.render import render
 from actions.runtime import Runtime
 from actions.store_access import StoreContext, mark_store_health, open_platform
+from bot.services.store_errors import StoreError, from_exception
 from bot.services import activity
 from bot.core.logs import mask_order_number
-from plugins.errors import (
-    MalformedResponse,
-    OrderNotFound,
-    OrderNotVisible,
-    PlatformError,
-    RateLimited,
-    StoreAuthError,
-    StoreUnreachable,
-)
+from plugins.errors import OrderNotFound, OrderNotVisible, PlatformError
 from plugins.model import Order, OrderStatus
 from plugins.text import order_number_key
 
@@ -92,22 +85,6 @@ def _store_error_reason(exc: BaseException) -> str:
     if isinstance(exc, asyncio.TimeoutError):
         return "timeout"
     return getattr(exc, "code", "store_error")
-
-
-def _plain_reason(store: StoreContext, exc: BaseException, budget: float) -> str:
-    """The store-health message a merchant reads on the dashboard."""
-    name = store.platform.capitalize() if store.platform != "woocommerce" else "WooCommerce"
-    if isinstance(exc, StoreAuthError):
-        return f"{name} rejected the API credentials — reconnect the store"
-    if isinstance(exc, RateLimited):
-        return f"{name} rate-limited order lookups"
-    if isinstance(exc, asyncio.TimeoutError):
-        return f"{name} did not answer within {budget:g} s"
-    if isinstance(exc, MalformedResponse):
-        return f"{name} sent an order response TrulyBot could not read"
-    if isinstance(exc, StoreUnreachable):
-        return f"{name} could not be reached"
-    return f"{name} lookup failed ({_store_error_reason(exc)})"
 
 
 def same_order(verified: Optional[str], order: Order) -> bool:
@@ -238,7 +215,9 @@ class OrderLookup:
         reason = _store_error_reason(exc)
         metrics.STORE_ERRORS.labels(self.store.platform, reason).inc()
         logger.warning("order lookup failed for store %s: %s", self.store.store_id, reason)
-        await mark_store_health(self.runtime, self.store.store_id, _plain_reason(self.store, exc, self.budget))
+        error = (StoreError.of("timeout", f"store did not answer within {self.budget:g} s")
+                 if isinstance(exc, asyncio.TimeoutError) else from_exception(exc))
+        await mark_store_health(self.runtime, self.store.store_id, error)
         await self._record(STORE_ERROR, None, request, reason=reason)
         return LookupResult(STORE_ERROR, [self._say("store_error", store_name=self.store.display_name, reason=reason)],
                             offer_handoff=True)

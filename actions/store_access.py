@@ -19,6 +19,7 @@ from actions.runtime import Runtime
 from bot.core.crypto import DecryptionError
 from bot.core.db.models import StoreIntegration
 from bot.services.credentials import get_credentials
+from bot.services.store_errors import StoreError, error_values
 from bot.services.stores import store_by_id
 from plugins.base import Platform
 from plugins.manager import UnknownPlatform, get_platform
@@ -121,19 +122,19 @@ def open_platform(runtime: Runtime, store: StoreContext) -> Platform:
     return platform_class(store.connection, runtime.http)
 
 
-def _mark(runtime: Runtime, store_id: int, error: Optional[str]) -> None:
+def _mark(runtime: Runtime, store_id: int, error: Optional[StoreError]) -> None:
     now = datetime.now(timezone.utc)
     values: Dict[str, Any] = {"last_checked_at": now}
     if error is None:
         values["last_success_at"] = now
     else:
-        values.update(last_error=error[:500], last_error_at=now)
+        values.update(error_values(error, now))
     with runtime.sessions.begin() as session:
         session.execute(update(StoreIntegration).where(StoreIntegration.id == store_id).values(**values))
 
 
-async def mark_store_health(runtime: Runtime, store_id: int, error: Optional[str]) -> None:
-    """Record a successful store call (``error`` None) or the plain-words reason it failed."""
+async def mark_store_health(runtime: Runtime, store_id: int, error: Optional[StoreError]) -> None:
+    """Record a successful store call (``error`` None) or why it failed (code and detail)."""
     await asyncio.get_running_loop().run_in_executor(None, _mark, runtime, store_id, error)
 
 

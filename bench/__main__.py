@@ -490,7 +490,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             out["widget"] = sizes()
         if "dashboard" not in skip:
             say("dashboard: render times of every page with a year of activity for one store")
-            from bot.dashboard.bench import bench_render
+            from bench.dashboard import bench_render
 
             with timed(out, "dashboard"):
                 out["dashboard"] = bench_render(days=365, conversations_per_day=100 if args.quick else 200,

@@ -19,7 +19,7 @@ from bot.rasa.client import RasaClient
 from bot.rasa.queue import RasaQueue
 from bot.core.settings import Settings
 from bot.core.shared_secrets import with_secrets
-from bot.services.handoff_setup import setup_handoff
+from bot.handoff_setup import setup_handoff
 from bot.services.privacy import retention_ctx
 from bot.services.transcripts import setup_transcripts
 

@@ -39,7 +39,7 @@ def test_round_trip_and_fresh_nonce():
     assert _blob(one)[:12] != _blob(two)[:12]
     assert ring.decrypt(one, AAD) == ring.decrypt(two, AAD) == "shpat_secret"
     assert "shpat_secret" not in one
-    assert one.startswith(f"tb1:{ring.current}:")
+    assert one.startswith(f"tb2:{ring.current}:")
 
 
 @pytest.mark.parametrize("where", ["nonce", "ciphertext", "tag"])
@@ -62,7 +62,8 @@ def test_associated_data_binds_store_and_field():
         ring.decrypt(stored, associated_data("store_integrations", "w_1", "consumer_secret_encrypted"))
 
 
-@pytest.mark.parametrize("bad", ["", "plaintext", "tb1:kx", "tb1:unknown:AAAA", "tb2:k:abc", "tb1:{kid}:!!!", "tb1:{kid}:AAAA"])
+@pytest.mark.parametrize("bad", ["", "plaintext", "tb1:kx", "tb1:unknown:AAAA", "tb3:k:abc", "tb1:{kid}:!!!", "tb1:{kid}:AAAA",
+                                 "tb2:{kid}:!!!", "tb2:{kid}:AAAA"])
 def test_malformed_values_fail_cleanly(bad):
     ring = KeyRing.generate()
     with pytest.raises(DecryptionError):
@@ -126,8 +127,8 @@ def test_reencrypt_all_rotates_every_row(tmp_path):
         session.flush()
         for i in range(3):
             store = StoreIntegration(user_id=merchant.id, platform="woocommerce", widget_id=f"w{i}", config={})
-            set_credentials(store, old, {"consumer_key": f"ck_{i}", "consumer_secret": f"cs_{i}"})
             session.add(store)
+            set_credentials(store, old, {"consumer_key": f"ck_{i}", "consumer_secret": f"cs_{i}"})
     new = old.with_new_key()
     with sessions() as session:  # before rotation, the new ring reads old values
         first = session.execute(select(StoreIntegration).where(StoreIntegration.widget_id == "w0")).scalar_one()
@@ -139,3 +140,100 @@ def test_reencrypt_all_rotates_every_row(tmp_path):
         for store in session.execute(select(StoreIntegration)).scalars():
             i = store.widget_id[1:]
             assert get_credentials(store, only_new) == {"consumer_key": f"ck_{i}", "consumer_secret": f"cs_{i}"}
+
+
+def test_format_version_and_key_id_are_authenticated():
+    ring = KeyRing.generate()
+    twin = KeyRing(keys={**ring.keys, "other": ring.keys[ring.current]}, current=ring.current)
+    stored = twin.encrypt("cs_secret", AAD)
+    _, kid, blob = stored.split(":", 2)
+    with pytest.raises(DecryptionError):  # same key bytes under another id: the key id is bound
+        twin.decrypt(f"tb2:other:{blob}", AAD)
+    with pytest.raises(DecryptionError):  # downgraded to the earlier format: the version is bound
+        twin.decrypt(f"tb1:{kid}:{blob}", AAD)
+    assert twin.decrypt(stored, AAD) == "cs_secret"
+
+
+def test_legacy_values_decrypt_and_need_rotation():
+    from tests.support.legacy_crypto import legacy_aad, legacy_encrypt
+
+    ring = KeyRing.generate()
+    old = legacy_encrypt(ring, "ck_old", "w_1", "consumer_key_encrypted")
+    assert ring.decrypt(old, legacy_aad("w_1", "consumer_key_encrypted")) == "ck_old"
+    assert ring.needs_rotation(old)
+    new = ring.reencrypt(old, legacy_aad("w_1", "consumer_key_encrypted"))
+    assert new.startswith("tb2:") and not ring.needs_rotation(new)
+
+
+def _store_with(sessions, ring, widget_id: str, creds):
+    with sessions.begin() as session:
+        merchant = session.execute(select(Merchant)).scalars().first()
+        if merchant is None:
+            merchant = Merchant(name="m")
+            session.add(merchant)
+            session.flush()
+        store = StoreIntegration(user_id=merchant.id, platform="csvstore", widget_id=widget_id, config={})
+        session.add(store)
+        set_credentials(store, ring, creds)
+        return store.id
+
+
+def test_credentials_map_any_field_and_moved_ciphertexts_fail(tmp_path):
+    url = f"sqlite:///{tmp_path}/app.db"
+    upgrade(url)
+    sessions = make_sessionmaker(make_engine(url))
+    ring = KeyRing.generate()
+    one = _store_with(sessions, ring, "w_one", {"api_key": "key-one", "account": "acct-1"})
+    two = _store_with(sessions, ring, "w_two", {"api_key": "key-two", "account": "acct-2"})
+    with sessions.begin() as session:
+        a, b = session.get(StoreIntegration, one), session.get(StoreIntegration, two)
+        assert get_credentials(a, ring) == {"api_key": "key-one", "account": "acct-1"}
+        moved_store = dict(b.credentials_encrypted, api_key=a.credentials_encrypted["api_key"])
+        moved_field = dict(a.credentials_encrypted, account=a.credentials_encrypted["api_key"])
+        b.credentials_encrypted, a.credentials_encrypted = moved_store, moved_field
+    with sessions() as session:
+        with pytest.raises(DecryptionError):  # another store's ciphertext
+            get_credentials(session.get(StoreIntegration, two), ring)
+        with pytest.raises(DecryptionError):  # the same store, another field
+            get_credentials(session.get(StoreIntegration, one), ring)
+    _store_with(sessions, ring, "w_later", {})  # so the next row gets a new id
+    with sessions.begin() as session:  # same widget id, but another store row: the store id is bound
+        store = session.get(StoreIntegration, two)
+        stolen = dict(store.credentials_encrypted)
+        session.delete(store)
+    three = _store_with(sessions, ring, "w_two", {})
+    assert three != two
+    with sessions.begin() as session:
+        session.get(StoreIntegration, three).credentials_encrypted = stolen
+    with sessions() as session, pytest.raises(DecryptionError):
+        get_credentials(session.get(StoreIntegration, three), ring)
+
+
+def test_encryptions_are_counted_per_key(tmp_path):
+    from bot.services.key_usage import needs_rotation_soon, usage
+    from bot.core.crypto import MAX_ENCRYPTIONS_PER_KEY
+
+    url = f"sqlite:///{tmp_path}/app.db"
+    upgrade(url)
+    sessions = make_sessionmaker(make_engine(url))
+    ring = KeyRing.generate()
+    _store_with(sessions, ring, "w_a", {"api_key": "k", "account": "a"})
+    _store_with(sessions, ring, "w_b", {"api_key": "k"})
+    with sessions() as session:
+        assert usage(session) == {ring.current: 3}
+    new = ring.with_new_key()
+    assert reencrypt_all(sessions, new) == 3
+    with sessions() as session:
+        assert usage(session) == {ring.current: 3, new.current: 3}
+    assert not needs_rotation_soon(3) and needs_rotation_soon(MAX_ENCRYPTIONS_PER_KEY // 2)
+
+
+def test_set_credentials_refuses_bad_field_names_and_detached_stores(tmp_path):
+    ring = KeyRing.generate()
+    with pytest.raises(ValueError, match="session"):
+        set_credentials(StoreIntegration(widget_id="w_x", platform="p", config={}), ring, {"api_key": "k"})
+    url = f"sqlite:///{tmp_path}/app.db"
+    upgrade(url)
+    sessions = make_sessionmaker(make_engine(url))
+    with pytest.raises(ValueError, match="field name"):
+        _store_with(sessions, ring, "w_bad", {"api key": "k"})

@@ -124,7 +124,7 @@ def _exported_names() -> Set[str]:
     """Metric names the bot service's and the action server's /metrics expose."""
     from prometheus_client import REGISTRY, generate_latest
 
-    import bot.api.metrics  # noqa: F401 - registers the bot service's metrics
+    import bot.services.metrics  # noqa: F401 - registers the bot service's metrics
     from actions.metrics import REGISTRY as ACTIONS_REGISTRY
 
     text = generate_latest(REGISTRY).decode() + generate_latest(ACTIONS_REGISTRY).decode()

@@ -13,7 +13,8 @@ from bot.core.db.migrate import alembic_config, current_revision, upgrade
 from bot.core.db.models import Base
 from tests.support.servers import require_postgres
 
-TABLES = {"merchants", "merchant_tokens", "store_integrations", "widget_configs", "user_activities", "lookup_attempts"}
+TABLES = {"merchants", "merchant_tokens", "store_integrations", "widget_configs", "user_activities", "lookup_attempts",
+          "encryption_key_usage"}
 
 
 def _head() -> str:
@@ -29,8 +30,9 @@ def _assert_at_head_and_matches_models(url: str) -> None:
             diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
         columns = {c["name"] for c in inspect(engine).get_columns("store_integrations")}
-        assert {"user_id", "platform", "status", "shop_domain", "store_url", "consumer_key_encrypted",
-                "consumer_secret_encrypted", "access_token_encrypted", "config", "created_at", "updated_at"} <= columns
+        assert {"user_id", "platform", "status", "shop_domain", "store_url", "credentials_encrypted",
+                "config", "created_at", "updated_at"} <= columns
+        assert not {"consumer_key_encrypted", "consumer_secret_encrypted", "access_token_encrypted"} & columns
     finally:
         engine.dispose()
 

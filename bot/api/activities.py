@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.api.auth import MerchantIdentity, merchant_required
-from bot.api.db import in_db
+from bot.services.db import in_db
 from bot.api.registry import Param, route
 from bot.api.stores import iso, owned_store
 from bot.api.validation import query_datetime, query_int, query_str, validation_error

@@ -11,9 +11,7 @@ on the team.
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Awaitable, Callable, List, Optional, Tuple
@@ -22,22 +20,14 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.api.db import in_db
+from bot.services.db import in_db
 from bot.api.errors import ApiError
+from bot.services.merchant_tokens import TOKEN_PREFIX, hash_token, new_token
 from bot.core.db.models import Merchant, MerchantAgent, MerchantToken, utcnow
 
-TOKEN_PREFIX = "tb_"
 PREFIX_LENGTH = 10
 MAX_TOKEN_LENGTH = 200
 LAST_USED_RESOLUTION = timedelta(minutes=5)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def new_token() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
 OWNER_ONLY = ("This needs an owner of the merchant account: agents work the inbox only and cannot change "

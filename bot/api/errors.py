@@ -11,32 +11,12 @@ from typing import Any, Awaitable, Callable, Dict, Optional
 
 from aiohttp import web
 
+from bot.services.db import is_database_outage
+from bot.services.errors import DB_RETRY_AFTER, ApiError, DatabaseUnavailable, not_found
+
+__all__ = ["ApiError", "DatabaseUnavailable", "DB_RETRY_AFTER", "not_found", "error_response", "error_middleware"]
+
 logger = logging.getLogger(__name__)
-
-DB_RETRY_AFTER = 5
-
-
-class ApiError(Exception):
-    """An error answer: HTTP status, stable machine code, human message."""
-
-    def __init__(self, status: int, code: str, message: str, *, details: Any = None,
-                 headers: Optional[Dict[str, str]] = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
-        self.headers = headers or {}
-
-
-class DatabaseUnavailable(ApiError):
-    def __init__(self) -> None:
-        super().__init__(503, "database_unavailable", "the database is not answering; try again shortly",
-                         headers={"Retry-After": str(DB_RETRY_AFTER)})
-
-
-def not_found(what: str = "resource") -> ApiError:
-    return ApiError(404, "not_found", f"{what} not found")
 
 
 def error_response(status: int, code: str, message: str, details: Any = None,
@@ -75,8 +55,6 @@ async def error_middleware(request: web.Request, handler: Callable[[web.Request]
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After", "WWW-Authenticate")}
         return error_response(exc.status, code, message, headers=headers)
     except Exception as exc:  # noqa: BLE001 - never a stack trace to the client
-        from bot.api.db import is_database_outage
-
         if is_database_outage(exc):
             logger.warning("database unavailable during %s %s (%s)", request.method, _route_name(request), type(exc).__name__)
             err = DatabaseUnavailable()

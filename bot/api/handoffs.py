@@ -14,7 +14,7 @@ from typing import Any, Dict
 from aiohttp import web
 
 from bot.api.auth import MerchantIdentity, member_required
-from bot.api.db import in_db
+from bot.services.db import in_db
 from bot.api.errors import ApiError
 from bot.api.registry import Param, route
 from bot.api.validation import path_int, read_json

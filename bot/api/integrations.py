@@ -20,11 +20,11 @@ from bot.services import activity
 from bot import appkeys
 from bot.api import webhook_registration as hooks
 from bot.api.auth import MerchantIdentity, merchant_required
-from bot.api.db import in_db
+from bot.services.db import in_db
 from bot.api.errors import ApiError
-from bot.api.keys import API_CONFIG
-from bot.api.metrics import STORE_CONNECTIONS
-from bot.api.platforms import call, connection, connection_for, map_platform_error, platform_class
+from bot.services.keys import API_CONFIG
+from bot.services.metrics import STORE_CONNECTIONS
+from bot.services.platforms import call, connection, connection_for, map_platform_error, platform_class
 from bot.api.registry import Param, route
 from bot.api.stores import default_widget, invalidate_widget_cache, owned_store, store_dict
 from bot.api.validation import (
@@ -38,6 +38,8 @@ from bot.api.validation import (
 from bot.core.db.models import StoreIntegration, utcnow
 from bot.core.logs import mask_order_number
 from bot.services.credentials import clear_credentials, set_credentials
+from bot.services.key_usage import count_encryptions
+from bot.services.store_errors import DETAILS, StoreError, error_values
 from plugins.integration import ConnectContext, ConnectFlow, FieldError, FieldType
 
 logger = logging.getLogger(__name__)
@@ -280,6 +282,8 @@ async def _connect_keys(request: web.Request, me: MerchantIdentity, cls: Any, va
     def save(session: Session) -> Tuple[int, str]:
         config = {"site": _site_info(info), "options": dict(draft.options),
                   "webhooks": {"topics": [], "error": None, "secret_encrypted": secret_encrypted}}
+        if secret_encrypted:
+            count_encryptions(session, [secret_encrypted])
         if existing:
             store = owned_store(session, me.merchant_id, existing[0], cls.name)
             set_credentials(store, app[appkeys.KEY_RING], creds)
@@ -287,7 +291,7 @@ async def _connect_keys(request: web.Request, me: MerchantIdentity, cls: Any, va
             store.config = {**kept, **config}
             store.status = "active"
             store.last_success_at = store.last_checked_at = utcnow()
-            store.last_error = None
+            store.last_error = store.last_error_code = None
             if body.get("display_name"):
                 store.display_name = name[:200]
             activity.record_activity(session, me.merchant_id, activity.CONNECT, f"Store reconnected: {store.display_name}",
@@ -432,6 +436,8 @@ def _activate_wc(session: Session, app: web.Application, store_id: int, creds: D
     config["wc_auth"] = {**(config.get("wc_auth") or {}), "result": "ok"}
     config["site"] = _site_info(info)
     config["webhooks"] = {"topics": [], "error": None, "secret_encrypted": secret_encrypted}
+    if secret_encrypted:
+        count_encryptions(session, [secret_encrypted])
     store.config = config
     store.status = "active"
     now = utcnow()
@@ -440,7 +446,7 @@ def _activate_wc(session: Session, app: web.Application, store_id: int, creds: D
                              {"platform": "woocommerce", "method": "wc_auth"})
 
 
-def _fail_wc(session: Session, store_id: int, reason: str) -> None:
+def _fail_wc(session: Session, store_id: int, reason: StoreError) -> None:
     store = session.get(StoreIntegration, store_id)
     if store is None:
         return
@@ -448,8 +454,8 @@ def _fail_wc(session: Session, store_id: int, reason: str) -> None:
     config["wc_auth"] = {**(config.get("wc_auth") or {}), "result": "failed"}
     store.config = config
     store.status = "error"
-    store.last_error = reason
-    store.last_error_at = utcnow()
+    for column, value in error_values(reason, utcnow()).items():
+        setattr(store, column, value)
 
 
 @route("POST", "/api/integrations/woocommerce/callback", summary="wc-auth callback: WooCommerce posts the new keys here",
@@ -468,7 +474,7 @@ async def woocommerce_callback(request: web.Request) -> web.Response:
     try:
         info = await _check(app, conn, "wc_auth")
     except ApiError as exc:
-        await in_db(app, _fail_wc, claimed["id"], f"{exc.code}: keys from the authorization did not work")
+        await in_db(app, _fail_wc, claimed["id"], StoreError.of(exc.code, DETAILS["keys_rejected"]))
         raise ApiError(400, "keys_rejected", "the keys do not work against the store that was authorized") from None
     secret, secret_encrypted = hooks.new_store_secret(app, platform_class(app, "woocommerce"), claimed["widget_id"])
     await in_db(app, _activate_wc, app, claimed["id"], creds, info, secret_encrypted)

@@ -26,7 +26,7 @@ COMPONENTS: Dict[str, Any] = {
             "created_at": _nullable_str, "updated_at": _nullable_str,
             "health": {"type": "object", "properties": {
                 "credentials_valid": {"type": "boolean", "nullable": True}, "last_success_at": _nullable_str,
-                "last_error": _nullable_str, "last_error_at": _nullable_str, "last_checked_at": _nullable_str,
+                "last_error": _nullable_str, "last_error_code": _nullable_str, "last_error_at": _nullable_str, "last_checked_at": _nullable_str,
                 "consecutive_failures": {"type": "integer"}, "next_check_at": _nullable_str}},
             "webhooks": {"type": "object", "properties": {"topics": {"type": "array", "items": {"type": "string"}},
                                                           "error": _nullable_str}},
@@ -186,7 +186,7 @@ def build_spec(public_url: str = "") -> Dict[str, Any]:
 @route("GET", "/api/openapi.json", summary="This OpenAPI document", tag="operations", auth="none",
        responses={200: "Ok"})
 async def openapi_json(request: web.Request) -> web.Response:
-    from bot.api.keys import API_CONFIG
+    from bot.services.keys import API_CONFIG
 
     return web.json_response(build_spec(request.app[API_CONFIG].public_url), headers={"Cache-Control": "no-cache"})
 

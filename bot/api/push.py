@@ -15,9 +15,10 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import appkeys
 from bot.services import activity
-from bot.api.db import in_db
-from bot.api.keys import API_CONFIG, PUSH
+from bot.services.db import in_db
+from bot.services.keys import API_CONFIG, PUSH
 from bot.core.db.models import UserActivity, utcnow
 from bot.core.logs import mask_order_number
 
@@ -67,16 +68,9 @@ async def push_order_update(app: web.Application, store_id: int, order_number: s
     if not conversations:
         return 0
     override = app.get(PUSH)
-    hub = None
+    gateway = app.get(appkeys.GATEWAY)
     if override is None:
-        try:
-            from bot.gateway.state import GATEWAY
-
-            gateway = app.get(GATEWAY)
-            hub = getattr(gateway, "hub", None)
-        except ImportError:
-            hub = None
-        if hub is None:
+        if gateway is None:
             logger.info("push: no gateway in this process; update for order %s not pushed", mask_order_number(order_number))
             return 0
     for conversation_id in conversations:
@@ -84,7 +78,7 @@ async def push_order_update(app: web.Application, store_id: int, order_number: s
             if override is not None:
                 await override(conversation_id, [message], store_id)
             else:
-                await hub.push(conversation_id, [message], store_id)
+                await gateway.push(conversation_id, [message], store_id)
         except Exception as exc:  # noqa: BLE001 - one failed socket never stops the others
             logger.warning("push to a conversation failed (%s)", type(exc).__name__)
     return len(conversations)

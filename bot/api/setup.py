@@ -8,10 +8,10 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from bot import appkeys
-from bot.api.config import load_api_config
+from bot.services.config import load_api_config
 from bot.api.errors import error_middleware
-from bot.api.keys import API_CONFIG, REDACTORS, STORE_HTTP
-from bot.api.metrics import metrics_handler, setup_metrics
+from bot.services.keys import API_CONFIG, REDACTORS, STORE_HTTP
+from bot.services.metrics import metrics_handler, setup_metrics
 from bot.api.registry import register_routes
 
 logger = logging.getLogger(__name__)

@@ -29,12 +29,12 @@ from sqlalchemy.orm import Session
 from bot.services import activity
 from bot import appkeys
 from bot.api.auth import MerchantIdentity, merchant_required
-from bot.api.db import in_db
+from bot.services.db import in_db
 from bot.api.errors import ApiError
 from bot.api.integrations import _check, _finish_webhooks, _site_info, html_page
-from bot.api.keys import API_CONFIG, STORE_HTTP
-from bot.api.metrics import STORE_CONNECTIONS, timed_store_call
-from bot.api.platforms import connection, shopify_base_url
+from bot.services.keys import API_CONFIG, STORE_HTTP
+from bot.services.metrics import STORE_CONNECTIONS, timed_store_call
+from bot.services.platforms import connection, shopify_base_url
 from bot.api.registry import Param, route
 from bot.api.stores import default_widget, store_dict
 from bot.api.validation import RETURN_TO_SCHEMA, SHOP_DOMAIN_RE, read_json, safe_return_to, shop_domain
@@ -254,7 +254,7 @@ def _save_shop(session: Session, app: web.Application, merchant_id: int, shop: s
     store.store_url = base_url
     store.status = "active"
     store.last_success_at = store.last_checked_at = now
-    store.last_error = None
+    store.last_error = store.last_error_code = None
     config = dict(store.config or {})
     config.update(oauth_nonce_hash=_nonce_hash(nonce), scopes=scopes.split(",") if scopes else [], site=_site_info(info))
     config.pop("uninstalled_at", None)

@@ -7,8 +7,10 @@ from typing import Any, Dict, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from bot import appkeys
 from bot.api.errors import not_found
 from bot.core.db.models import StoreIntegration, WidgetConfig
+from bot.services.credentials import has_credentials
 
 
 def iso(value: Optional[datetime]) -> Optional[str]:
@@ -42,10 +44,10 @@ def store_dict(store: StoreIntegration) -> Dict[str, Any]:
     config = store.config or {}
     health = config.get("health") if isinstance(config.get("health"), dict) else {}
     webhooks = config.get("webhooks") if isinstance(config.get("webhooks"), dict) else {}
-    has_credentials = any(getattr(store, c) for c in StoreIntegration.ENCRYPTED_FIELDS)
+    stored_credentials = has_credentials(store)
     if store.status == "pending":
         credentials_valid = None
-    elif not has_credentials:
+    elif not stored_credentials:
         credentials_valid = False
     elif health.get("credentials_valid") is False:
         credentials_valid = False
@@ -67,6 +69,7 @@ def store_dict(store: StoreIntegration) -> Dict[str, Any]:
             "credentials_valid": credentials_valid,
             "last_success_at": iso(store.last_success_at),
             "last_error": store.last_error,
+            "last_error_code": store.last_error_code,
             "last_error_at": iso(store.last_error_at),
             "last_checked_at": iso(store.last_checked_at),
             "consecutive_failures": int(health.get("failures") or 0),
@@ -81,11 +84,6 @@ def store_dict(store: StoreIntegration) -> Dict[str, Any]:
 
 def invalidate_widget_cache(app: Any) -> None:
     """Make this process's gateway re-read widget settings now (other replicas: within its cache TTL)."""
-    try:
-        from bot.gateway.state import GATEWAY
-    except ImportError:
-        return
-    gateway = app.get(GATEWAY)
-    stores = getattr(gateway, "stores", None)
-    if stores is not None and hasattr(stores, "clear"):
-        stores.clear()
+    gateway = app.get(appkeys.GATEWAY)
+    if gateway is not None:
+        gateway.forget_store_settings()

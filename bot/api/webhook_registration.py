@@ -16,12 +16,12 @@ from typing import Any, Dict, Optional, Tuple
 from aiohttp import web
 
 from bot import appkeys
-from bot.api.config import ApiConfig
-from bot.api.keys import API_CONFIG, STORE_HTTP
-from bot.api.metrics import timed_store_call
-from bot.api.platforms import platform_class
-from bot.core.crypto import associated_data
+from bot.services.config import ApiConfig
+from bot.services.keys import API_CONFIG, STORE_HTTP
+from bot.services.metrics import timed_store_call
+from bot.services.platforms import platform_class
 from bot.core.db.models import StoreIntegration
+from bot.services.credentials import webhook_secret_aad
 from plugins.integration import WebhookRegistration, WebhookSecret, WebhookTarget
 
 logger = logging.getLogger(__name__)
@@ -29,16 +29,15 @@ logger = logging.getLogger(__name__)
 REGISTRATION_TIMEOUT = 30.0
 
 
-def webhook_secret_aad(widget_id: str) -> bytes:
-    return associated_data(StoreIntegration.__tablename__, widget_id, "webhook_secret")
-
-
 def delivery_url(config: ApiConfig, platform: str, widget_id: str) -> str:
     return f"{config.public_url}/api/webhooks/{platform}/{widget_id}"
 
 
 def new_store_secret(app: web.Application, platform: Any, widget_id: str) -> Tuple[Optional[str], Optional[str]]:
-    """(plaintext, encrypted) per-store webhook secret, or (None, None) when the platform needs none."""
+    """(plaintext, encrypted) per-store webhook secret, or (None, None) when the platform needs none.
+
+    The caller stores the encrypted value and counts the encryption
+    (:func:`bot.services.key_usage.count_encryptions`) in the same transaction."""
     if platform.webhooks is None or platform.webhooks.secret is not WebhookSecret.PER_STORE:
         return None, None
     plain = secrets.token_urlsafe(32)

@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 from bot.services import activity
 from bot import appkeys
 from bot.api import push
-from bot.api.db import in_db, is_database_outage
+from bot.services.db import in_db, is_database_outage
 from bot.api.dedupe import Dedupe
 from bot.api.errors import ApiError
-from bot.api.keys import API_CONFIG, DEDUPE, REDACTORS, STORE_HTTP, WEBHOOK_WORKER
-from bot.api.metrics import WEBHOOKS, safe_topic
-from bot.api.platforms import app_setting, connection_for, platform_class
+from bot.services.keys import API_CONFIG, DEDUPE, REDACTORS, STORE_HTTP, WEBHOOK_WORKER
+from bot.services.metrics import WEBHOOKS, safe_topic
+from bot.services.platforms import app_setting, connection_for, platform_class
 from bot.api.registry import Param, route
 from bot.api.stores import invalidate_widget_cache
 from bot.api.webhook_registration import store_webhook_secret
@@ -522,7 +522,7 @@ Redactor = Callable[[web.Application, int, List[str]], Awaitable[None]]
 async def _run_redactors(app: web.Application, store_id: Optional[int], conversations: List[str]) -> None:
     """Let other modules (gateway transcripts, Rasa tracker store) delete their copies.
 
-    Register with ``app[bot.api.keys.REDACTORS].append(async_fn)``; each gets
+    Register with ``app[bot.services.keys.REDACTORS].append(async_fn)``; each gets
     ``(app, store_id, conversation_ids)``.
     """
     if store_id is None:

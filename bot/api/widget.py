@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.services import activity
 from bot.api.auth import MerchantIdentity, merchant_required
-from bot.api.db import in_db
+from bot.services.db import in_db
 from bot.api.registry import Param, route
 from bot.api.stores import default_widget, invalidate_widget_cache, iso, owned_store
 from bot.api.validation import COLOR_RE, origin, path_int, read_json, unique, validation_error

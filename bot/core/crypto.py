@@ -1,11 +1,18 @@
 """Encryption of store credentials at rest: an AES-256-GCM key ring with rotation.
 
-A stored value looks like ``tb1:<key id>:<base64url(nonce ‖ ciphertext ‖ tag)>``:
+A stored value looks like ``tb2:<key id>:<base64url(nonce ‖ ciphertext ‖ tag)>``:
 
 * a fresh random 96-bit nonce for every encryption;
-* associated data binding the ciphertext to its table, row and field, so a value copied into
-  another store's row (or another column) does not decrypt;
+* associated data binding the ciphertext to what the caller names (for credentials: table, store
+  id, widget id and field), so a value copied into another store's row or field does not decrypt;
+  the ring adds the format version and the key id to it, so neither can be swapped either;
 * the key id, so old values still decrypt after a new key becomes current.
+
+Values in the earlier ``tb1`` format (associated data without format version and key id) still
+decrypt; :meth:`KeyRing.needs_rotation` reports them, so ``trulybot keys reencrypt`` moves them to
+``tb2``. With random 96-bit nonces one key must not encrypt more than :data:`MAX_ENCRYPTIONS_PER_KEY`
+values (NIST SP 800-38D, section 8.3); callers count encryptions per key
+(:mod:`bot.services.key_usage`).
 
 Keys come from ``TRULYBOT_ENCRYPTION_KEYS`` (``kid:base64key,...``, newest last) or from the key
 file (JSON ``{"current": kid, "keys": {kid: base64key}}``). In demo mode a key file is generated on
@@ -26,7 +33,11 @@ from typing import Dict, Mapping, Optional
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-PREFIX = "tb1"
+PREFIX = "tb2"  #: the format written today
+LEGACY_PREFIX = "tb1"  #: read only: associated data without format version and key id
+FORMATS = (LEGACY_PREFIX, PREFIX)
+#: at most 2**32 encryptions under one key with random 96-bit nonces (NIST SP 800-38D, 8.3)
+MAX_ENCRYPTIONS_PER_KEY = 2 ** 32
 NONCE_BYTES = 12
 KEY_BYTES = 32
 _KID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -43,6 +54,13 @@ class DecryptionError(ValueError):
 def associated_data(table: str, row_key: str, field: str) -> bytes:
     """The associated data that binds a ciphertext to one field of one row."""
     return f"trulybot/{table}/{row_key}/{field}".encode("utf-8")
+
+
+def bound_associated_data(fmt: str, kid: str, aad: bytes) -> bytes:
+    """The associated data actually authenticated for a value of format ``fmt`` under key ``kid``."""
+    if fmt == LEGACY_PREFIX:
+        return aad
+    return f"{fmt}\x1f{kid}\x1f".encode("ascii") + aad
 
 
 def _b64encode(raw: bytes) -> str:
@@ -85,11 +103,13 @@ class KeyRing:
     def encrypt(self, plaintext: str, aad: bytes) -> str:
         """Encrypt ``plaintext`` under the current key, bound to ``aad``."""
         nonce = os.urandom(NONCE_BYTES)
-        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, plaintext.encode("utf-8"), aad)
+        bound = bound_associated_data(PREFIX, self.current, aad)
+        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, plaintext.encode("utf-8"), bound)
         return f"{PREFIX}:{self.current}:{_b64encode(nonce + sealed)}"
 
     def decrypt(self, stored: str, aad: bytes) -> str:
         """Decrypt a value produced by :meth:`encrypt` with the same ``aad``."""
+        fmt = self.format_of(stored)
         kid = self.key_id_of(stored)
         if kid not in self.keys:
             raise DecryptionError(f"value was encrypted with key {kid!r}, which is not in the key ring")
@@ -100,7 +120,8 @@ class KeyRing:
         if len(blob) < NONCE_BYTES + 16:
             raise DecryptionError("value is too short to be a ciphertext")
         try:
-            plain = AESGCM(self.keys[kid]).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+            plain = AESGCM(self.keys[kid]).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:],
+                                                  bound_associated_data(fmt, kid, aad))
         except InvalidTag as exc:
             raise DecryptionError("value failed authentication (tampered, or bound to another field)") from exc
         return plain.decode("utf-8")
@@ -108,14 +129,16 @@ class KeyRing:
     @staticmethod
     def key_id_of(stored: str) -> str:
         """The key id a stored value names (raises DecryptionError when it is not one)."""
-        parts = stored.split(":", 2) if isinstance(stored, str) else []
-        if len(parts) != 3 or parts[0] != PREFIX:
-            raise DecryptionError("value is not a TrulyBot ciphertext")
-        return parts[1]
+        return _parts(stored)[1]
+
+    @staticmethod
+    def format_of(stored: str) -> str:
+        """The format version a stored value names (``tb1`` or ``tb2``)."""
+        return _parts(stored)[0]
 
     def needs_rotation(self, stored: str) -> bool:
-        """True when ``stored`` is not encrypted under the current key."""
-        return self.key_id_of(stored) != self.current
+        """True when ``stored`` is not under the current key or not in the current format."""
+        return self.key_id_of(stored) != self.current or self.format_of(stored) != PREFIX
 
     def reencrypt(self, stored: str, aad: bytes) -> str:
         """Decrypt with whichever key it names and encrypt again under the current key."""
@@ -172,6 +195,13 @@ class KeyRing:
         """A ring with one new random key."""
         kid = new_key_id()
         return cls(keys={kid: _b64decode(generate_key())}, current=kid)
+
+
+def _parts(stored: str) -> list:
+    parts = stored.split(":", 2) if isinstance(stored, str) else []
+    if len(parts) != 3 or parts[0] not in FORMATS:
+        raise DecryptionError("value is not a TrulyBot ciphertext")
+    return parts
 
 
 def _decode_key(kid: str, encoded: str) -> bytes:

@@ -21,7 +21,7 @@ from bot.api import integrations as api_integrations
 from bot.api import shopify_oauth as api_shopify
 from bot.api import widget as api_widget
 from bot.api.auth import _lookup, hash_token, MAX_TOKEN_LENGTH
-from bot.api.db import in_db
+from bot.services.db import in_db
 from bot.api.errors import ApiError
 from bot.api.stores import invalidate_widget_cache, owned_store, store_dict
 from bot.api.validation import check

@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional
 from aiohttp import web
 
 from bot import appkeys
-from bot.api.db import in_db
+from bot.services.db import in_db
 from bot.api.errors import ApiError
 from bot.dashboard import session as sess
 from bot.dashboard.web import Ctx, action, error_page, page, read_form, redirect

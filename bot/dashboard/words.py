@@ -89,25 +89,30 @@ def ago(value: Any) -> str:
     return f"{round(seconds / 86400)} days ago"
 
 
-def _error_phrase(platform: str, text: str) -> str:
-    name = platform_name(platform)
-    code, _, rest = text.partition(":")
-    code = code.strip()
-    lowered = text.lower()
-    if code in ("store_auth", "credentials_rejected") or "rejected" in lowered or "credentials" in lowered:
-        what = "access token" if platform == "shopify" else "API keys"
-        return f"{name} rejected the {what}"
-    if code in ("store_unreachable", "circuit_open") or "not answer" in lowered or "could not be reached" in lowered:
-        return f"{name} did not answer"
-    if code in ("rate_limited",) or "rate" in lowered:
-        return f"{name} asked TrulyBot to slow down"
-    if code == "store_config":
-        return f"{name}'s settings do not allow TrulyBot to work ({rest.strip() or 'check the store settings'})"
-    if code in ("store_malformed", "malformed_response"):
-        return f"{name} answered with something that is not its API"
-    if code in ("keys_rejected",) or "authorization did not work" in lowered:
-        return f"the keys {name} sent did not work"
-    return f"{name} reported a problem ({text.strip()[:120]})"
+#: how the dashboard words each store error code (``{name}``: the platform's display name)
+STORE_ERROR_WORDS = {
+    "store_auth": "{name} rejected TrulyBot's credentials",
+    "credentials_rejected": "{name} rejected TrulyBot's credentials",
+    "credentials_unreadable": "TrulyBot cannot read the stored credentials of this {name} store",
+    "store_unreachable": "{name} did not answer",
+    "circuit_open": "{name} did not answer",
+    "timeout": "{name} did not answer",
+    "rate_limited": "{name} asked TrulyBot to slow down",
+    "store_rate_limited": "{name} asked TrulyBot to slow down",
+    "store_address_refused": "the {name} store's address is not a public internet address",
+    "store_config": "{name}'s settings do not allow TrulyBot to work ({detail})",
+    "store_malformed": "{name} answered with something that is not its API",
+    "malformed_response": "{name} answered with something that is not its API",
+    "keys_rejected": "the credentials {name} sent did not work",
+}
+#: codes that mean the merchant must reconnect
+RECONNECT_CODES = frozenset({"store_auth", "credentials_rejected", "credentials_unreadable", "keys_rejected"})
+
+
+def store_error_phrase(platform: str, code: Optional[str], detail: Optional[str]) -> str:
+    """The words for a store error recorded as ``code`` and ``detail`` (the one place they are made)."""
+    template = STORE_ERROR_WORDS.get(code or "", "{name} reported a problem ({detail})")
+    return template.format(name=platform_name(platform), detail=(detail or code or "unknown").strip()[:120])
 
 
 def store_health(store: Dict[str, Any]) -> Dict[str, str]:
@@ -120,11 +125,12 @@ def store_health(store: Dict[str, Any]) -> Dict[str, str]:
         return {"level": "warn", "text": f"Waiting for approval in {name}. Finish the approval, or connect again."}
     if status == "disabled":
         return {"level": "off", "text": "Disconnected: the bot does not answer for this store. Reconnect to turn it back on."}
-    last_error, error_at, success_at = health.get("last_error"), aware(health.get("last_error_at")), aware(health.get("last_success_at"))
-    if last_error and (success_at is None or (error_at and error_at >= success_at)):
-        phrase = _error_phrase(platform, last_error)
+    code, detail = health.get("last_error_code"), health.get("last_error")
+    error_at, success_at = aware(health.get("last_error_at")), aware(health.get("last_success_at"))
+    if (code or detail) and (success_at is None or (error_at and error_at >= success_at)):
+        phrase = store_error_phrase(platform, code, detail)
         on = f" on {day(error_at)}" if error_at else ""
-        if "rejected" in phrase or status == "error" or health.get("credentials_valid") is False:
+        if code in RECONNECT_CODES or status == "error" or health.get("credentials_valid") is False:
             return {"level": "bad", "text": f"{phrase[0].upper()}{phrase[1:]}{on} — reconnect"}
         return {"level": "warn", "text": f"{phrase[0].upper()}{phrase[1:]}{on}; TrulyBot keeps checking"}
     if success_at:

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from aiohttp import web
 
-from bot.api.db import in_db
+from bot.services.db import in_db
 from bot.services import handoff as service
+from bot.services.handoff import state_frame
 from bot.services import handoff_hours
 from bot.services.handoff_bus import HANDOFF_BUS
 
@@ -46,17 +47,6 @@ def take_marker(messages: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], O
                 continue
         out.append(message)
     return out, marker
-
-
-def state_frame(handoff: Optional[Dict[str, Any]], text: Optional[str] = None) -> Dict[str, Any]:
-    """The ``handoff`` frame: ``state`` (waiting, active, ticket, closed), the agent's name, a note."""
-    frame: Dict[str, Any] = {"type": "handoff", "state": (handoff or {}).get("state", service.CLOSED)}
-    agent = (handoff or {}).get("agent")
-    if agent and agent.get("name"):
-        frame["agent"] = {"name": agent["name"]}
-    if text:
-        frame["text"] = text
-    return frame
 
 
 def cached(handoff: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:

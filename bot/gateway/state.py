@@ -1,10 +1,11 @@
 """The gateway's shared state for one bot-service process."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Set
+from typing import Any, Callable, Dict, List, Optional, Set
 
 from aiohttp import web
 
+from bot import appkeys
 from bot.gateway.config import GatewayLimits
 from bot.gateway.hub import Hub
 from bot.gateway.ratelimit import MessageRateLimiter, NewSessionLimiter
@@ -30,6 +31,25 @@ class Gateway:
         self.connections: Dict[str, int] = {}
         self.sockets: Set[web.WebSocketResponse] = set()
         self.turn_timeout = 15.0
+        self.agent_limiter: Optional[MessageRateLimiter] = None
 
 
-GATEWAY = web.AppKey("gateway", Gateway)
+    # --- bot.appkeys.LiveGateway ---------------------------------------------------------------
+    @property
+    def redis_prefix(self) -> str:
+        return self.limits.redis_prefix
+
+    async def push(self, conversation_id: str, messages: List[Dict[str, Any]], store_id: Optional[int]) -> Any:
+        return await self.hub.push(conversation_id, messages, store_id)
+
+    def forget_store_settings(self) -> None:
+        if hasattr(self.stores, "clear"):
+            self.stores.clear()
+
+    async def allow_agent_reply(self, key: str, per_minute: int) -> bool:
+        if self.agent_limiter is None:
+            self.agent_limiter = MessageRateLimiter(per_minute, 60.0, self.limiter.redis, self.limits.redis_prefix)
+        return await self.agent_limiter.allow(key)
+
+
+GATEWAY = appkeys.GATEWAY

@@ -12,7 +12,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.services import activity
 from bot import appkeys
-from bot.api.metrics import RASA_TURN_SECONDS, TURNS, WS_SESSIONS
+from bot.services.metrics import RASA_TURN_SECONDS, TURNS, WS_SESSIONS
 from bot.gateway import handoff as live_handoff
 from bot.gateway.addresses import FORWARDING, address_group, client_address, client_hash
 from bot.gateway.hub import Conversation

@@ -1,7 +1,7 @@
 """The ``trulybot`` command line.
 
 Subcommands: ``up`` (whole stack, supervised), ``serve`` (bot service only), ``train``,
-``db upgrade``, ``demo seed``, ``keys init|rotate|reencrypt|generate``, ``config``.
+``db upgrade``, ``demo seed``, ``keys init|rotate|reencrypt|generate|status``, ``config``.
 Every configuration or start-up problem ends in one line on stderr and a non-zero exit code.
 """
 from __future__ import annotations
@@ -249,6 +249,24 @@ def cmd_keys_reencrypt(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_status(args: argparse.Namespace) -> int:
+    """Print every key of the ring with the number of values it has encrypted, against the bound."""
+    from bot.core.crypto import MAX_ENCRYPTIONS_PER_KEY
+    from bot.services.key_usage import needs_rotation_soon, usage
+
+    settings = _settings()
+    ring = _key_ring(settings)
+    _upgrade_database(settings)
+    with _sessions(settings)() as session:
+        counts = usage(session)
+    for kid in sorted(set(ring.keys) | set(counts)):
+        n = counts.get(kid, 0)
+        marks = [m for m, on in (("current", kid == ring.current), ("not in the key ring", kid not in ring.keys),
+                                 ("rotate soon", needs_rotation_soon(n))) if on]
+        print(f"{kid}\t{n} of {MAX_ENCRYPTIONS_PER_KEY} encryptions" + (f"\t({', '.join(marks)})" if marks else ""))
+    return 0
+
+
 def cmd_merchants(args: argparse.Namespace) -> int:
     """``merchants create|list`` and ``merchants token create|list|revoke`` (bot.api.cli)."""
     from bot.api.cli import run_merchants
@@ -297,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser("generate", help="print a new kid:key entry").set_defaults(func=cmd_keys_generate)
     keys.add_parser("rotate", help="add a key to the key file and re-encrypt everything").set_defaults(func=cmd_keys_rotate)
     keys.add_parser("reencrypt", help="re-encrypt everything under the current key").set_defaults(func=cmd_keys_reencrypt)
+    keys.add_parser("status", help="encryptions counted per key, against the per-key bound").set_defaults(func=cmd_keys_status)
     from bot.api.cli import add_merchants_parser
 
     add_merchants_parser(sub, cmd_merchants)

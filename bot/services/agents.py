@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.api.auth import hash_token, new_token
+from bot.services.merchant_tokens import hash_token, new_token
 from bot.core.db.models import Merchant, MerchantAgent, MerchantToken, utcnow
 from plugins.text import normalize_email
 

@@ -8,7 +8,7 @@ States::
     ticket  (nobody can answer live: the shopper's email and question are kept; closed when answered)
 
 A conversation has at most one open (not closed) handoff. Every function here takes a SQLAlchemy
-session first (run them with :func:`bot.api.db.in_db`); they raise :class:`HandoffError` with an
+session first (run them with :func:`bot.services.db.in_db`); they raise :class:`HandoffError` with an
 HTTP status and a sentence for the person who caused it. Who may act is checked against the
 merchant that owns the store: a handoff of another merchant's store is "not found".
 """
@@ -211,3 +211,14 @@ def inbox(session: Session, merchant_id: int, include_closed: int = 0) -> List[D
 def merchant_of_store(session: Session, store_id: int) -> Optional[int]:
     store = session.get(StoreIntegration, store_id)
     return store.user_id if store is not None else None
+
+
+def state_frame(handoff: Optional[Dict[str, Any]], text: Optional[str] = None) -> Dict[str, Any]:
+    """The ``handoff`` frame: ``state`` (waiting, active, ticket, closed), the agent's name, a note."""
+    frame: Dict[str, Any] = {"type": "handoff", "state": (handoff or {}).get("state", CLOSED)}
+    agent = (handoff or {}).get("agent")
+    if agent and agent.get("name"):
+        frame["agent"] = {"name": agent["name"]}
+    if text:
+        frame["text"] = text
+    return frame

@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot import appkeys
-from bot.api.db import in_db
+from bot.services.db import in_db
 from bot.rasa.history import history_from_events
 from bot.rasa.client import RasaUnavailable
 from bot.services import handoff as service
@@ -68,15 +68,13 @@ async def act(app: web.Application, actor: Actor, handoff_id: int, action: str) 
 
 
 async def _publish_change(app: web.Application, action: str, before: Dict[str, Any], after: Dict[str, Any]) -> None:
-    from bot.gateway.handoff import state_frame
-
     note = _shopper_note(action, before, after)
     changed = note is not None or before.get("state") != after.get("state")
     if not changed:
         return
     await app[HANDOFF_BUS].publish({
         "kind": "changed", "merchant_id": after["merchant_id"], "conversation_id": after["conversation_id"],
-        "handoff": after, "frame": state_frame(after, note)})
+        "handoff": after, "frame": service.state_frame(after, note)})
 
 
 async def reply(app: web.Application, actor: Actor, handoff_id: int, text: Any) -> Dict[str, Any]:
@@ -119,18 +117,10 @@ async def typing(app: web.Application, actor: Actor, handoff_id: int) -> None:
 
 
 async def _allowed(app: web.Application, key: str) -> bool:
-    from bot.gateway.state import GATEWAY
-
-    gateway = app.get(GATEWAY)
+    gateway = app.get(appkeys.GATEWAY)
     if gateway is None:
         return True
-    limiter = getattr(gateway, "agent_limiter", None)
-    if limiter is None:
-        from bot.gateway.ratelimit import MessageRateLimiter
-
-        limiter = gateway.agent_limiter = MessageRateLimiter(REPLIES_PER_MINUTE, 60.0, gateway.limiter.redis,
-                                                            gateway.limits.redis_prefix)
-    return await limiter.allow(key)
+    return await gateway.allow_agent_reply(key, REPLIES_PER_MINUTE)
 
 
 # --- the conversation as the inbox shows it ------------------------------------------------------

@@ -107,7 +107,6 @@ HANDOFF_BUS = web.AppKey("handoff_bus", HandoffBus)
 
 async def _bus_ctx(app: web.Application):
     from bot import appkeys
-    from bot.gateway.config import LIMITS
 
     settings = app[appkeys.SETTINGS]
     redis = None
@@ -117,9 +116,9 @@ async def _bus_ctx(app: web.Application):
         redis = aioredis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=5, health_check_interval=30)
     bus = app[HANDOFF_BUS]
     bus.redis = redis
-    limits = app.get(LIMITS)
-    if limits is not None:  # one prefix for every Redis key and channel of the gateway
-        bus.channel = limits.redis_prefix + "handoff"
+    gateway = app.get(appkeys.GATEWAY)
+    if gateway is not None:  # one prefix for every Redis key and channel of the gateway
+        bus.channel = gateway.redis_prefix + "handoff"
     await bus.start()
     yield
     await bus.stop()

@@ -215,6 +215,6 @@ def collect_step(session: Session, handoff_id: int, text: str) -> List[Dict[str,
 
 async def collect(app: Any, handoff_id: int, text: str) -> List[Dict[str, Any]]:
     """:func:`collect_step` in a worker thread."""
-    from bot.api.db import in_db
+    from bot.services.db import in_db
 
     return await in_db(app, collect_step, handoff_id, text)

@@ -23,7 +23,7 @@ from aiohttp import web
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.api.db import in_db
+from bot.services.db import in_db
 from bot.core.db.models import Handoff, StoreIntegration, utcnow
 from bot.services import handoff as service
 from bot.services.handoff_bus import HANDOFF_BUS
@@ -79,7 +79,7 @@ def to_ticket(session: Session, handoff_id: int) -> Optional[Dict[str, Any]]:
 async def tell_shopper(app: web.Application, ticket: Dict[str, Any]) -> None:
     """Record the message in the transcript and send it, with the new state, to the widget and the inbox."""
     from bot import appkeys
-    from bot.gateway.handoff import state_frame
+    from bot.services.handoff import state_frame
     from bot.rasa.client import RasaUnavailable
 
     text = ticket.pop("message")

@@ -33,8 +33,8 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from bot import appkeys
-from bot.api.db import in_db
-from bot.api.metrics import NOTIFICATIONS
+from bot.services.db import in_db
+from bot.services.metrics import NOTIFICATIONS
 from bot.core.db.models import Merchant, StoreIntegration
 from bot.core.sealed import derive_key
 from bot.core.settings import Settings

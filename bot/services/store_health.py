@@ -20,10 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.services import activity
-from bot.api.db import in_db
-from bot.api.keys import API_CONFIG, HEALTH_CHECKER
-from bot.api.metrics import STORE_CONNECTIONS
-from bot.api.platforms import call, connection_for, describe_error
+from bot.services.db import in_db
+from bot.services.keys import API_CONFIG, HEALTH_CHECKER
+from bot.services.metrics import STORE_CONNECTIONS
+from bot.services.platforms import call, connection_for
+from bot.services.store_errors import StoreError, error_values, from_exception
 from bot.core.db.models import StoreIntegration, utcnow
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def _due(session: Session, app: web.Application, now: datetime) -> List[Dict[str
         try:
             conn = connection_for(app, store)
         except Exception as exc:  # noqa: BLE001 - undecryptable credentials are a store error too
-            due.append({"id": store.id, "conn": None, "error": f"{type(exc).__name__}: stored credentials unreadable"})
+            due.append({"id": store.id, "conn": None, "error": StoreError.of("credentials_unreadable")})
             continue
         due.append({"id": store.id, "conn": conn, "error": None})
     return due
@@ -75,7 +76,8 @@ def _expire_pending(session: Session, now: datetime) -> int:
     return removed
 
 
-def _record(session: Session, app: web.Application, store_id: int, ok: bool, error: Optional[str], auth_failed: bool) -> None:
+def _record(session: Session, app: web.Application, store_id: int, ok: bool, error: Optional[StoreError],
+            auth_failed: bool) -> None:
     store = session.get(StoreIntegration, store_id)
     if store is None or store.status not in ("active", "error"):
         return
@@ -93,14 +95,15 @@ def _record(session: Session, app: web.Application, store_id: int, ok: bool, err
     else:
         failures = int(health.get("failures") or 0) + 1
         health["failures"] = failures
-        store.last_error = (error or "store check failed")[:500]
-        store.last_error_at = now
+        for column, value in error_values(error or StoreError.of("store_error"), now).items():
+            setattr(store, column, value)
         if auth_failed:
             health["credentials_valid"] = False
             if store.status != "error":
                 store.status = "error"
                 activity.record_activity(session, store.user_id, activity.STORE_ERROR,
-                                         "Store rejected TrulyBot's credentials", store.id, {"error": store.last_error})
+                                         "Store rejected TrulyBot's credentials", store.id,
+                                         {"error": store.last_error, "code": store.last_error_code})
     delay = backoff_seconds(config.health_check_interval, int(health.get("failures") or 0), config.health_check_max_backoff)
     health["next_check_at"] = (now + timedelta(seconds=delay)).isoformat()
     store.config = {**(store.config or {}), "health": health}
@@ -118,7 +121,7 @@ async def check_store(app: web.Application, item: Dict[str, Any]) -> bool:
     except Exception as exc:  # noqa: BLE001 - every failure is recorded
         STORE_CONNECTIONS.labels(conn.platform, "health", "error").inc()
         auth = isinstance(exc, (StoreAuthError, StoreConfigError))
-        error = describe_error(exc) if not isinstance(exc, asyncio.TimeoutError) else "timeout: store did not answer in time"
+        error = from_exception(exc)
         await in_db(app, _record, app, item["id"], False, error, auth)
         return False
     STORE_CONNECTIONS.labels(conn.platform, "health", "ok").inc()

@@ -131,7 +131,7 @@ async def _tracker_engine(app: web.Application):
 
 def setup_transcripts(app: web.Application) -> None:
     """Give the merchant API's privacy webhooks a way to erase transcripts."""
-    from bot.api.keys import REDACTORS
+    from bot.services.keys import REDACTORS
 
     app.cleanup_ctx.append(_tracker_engine)
     app[REDACTORS].append(redact_transcripts)

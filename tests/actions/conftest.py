@@ -57,6 +57,7 @@ async def stores(aiohttp_server, tmp_path) -> Dict[str, StoreFixture]:
         for name, server in (("A", server_a), ("B", server_b)):
             store = StoreIntegration(user_id=merchant.id, platform="woocommerce", widget_id=f"store-{name.lower()}",
                                      display_name=f"Shop {name}", store_url=str(server.make_url("")).rstrip("/"), config={})
+            session.add(store)
             set_credentials(store, ring, {"consumer_key": woo_emulator.DEMO_CONSUMER_KEY,
                                           "consumer_secret": woo_emulator.DEMO_CONSUMER_SECRET})
             store.widget = WidgetConfig(policies={"cancellation": f"Shop {name} cancels until shipping."})
@@ -66,6 +67,7 @@ async def stores(aiohttp_server, tmp_path) -> Dict[str, StoreFixture]:
         store = StoreIntegration(user_id=merchant.id, platform="shopify", widget_id="store-s", display_name="Shop S",
                                  store_url=str(server_s.make_url("")).rstrip("/"), shop_domain=shopify_emulator.DEMO_SHOP_DOMAIN,
                                  config={})
+        session.add(store)
         set_credentials(store, ring, {"access_token": shopify_emulator.DEMO_ACCESS_TOKEN})
         store.widget = WidgetConfig(policies={})
         session.add(store)

@@ -331,7 +331,8 @@ async def test_slow_store_is_answered_within_the_budget(stores, runtime):
     assert messages[0]["text"].startswith("Sorry, I can't reach")
     assert activities(runtime, "store_error")[-1].details["reason"] == "timeout"
     with runtime.sessions() as session:
-        assert session.get(StoreIntegration, stores["A"].id).last_error == "WooCommerce did not answer within 0.3 s"
+        row = session.get(StoreIntegration, stores["A"].id)
+        assert (row.last_error_code, row.last_error) == ("timeout", "store did not answer within 0.3 s")
 
 
 async def test_rejected_credentials_are_reported_in_plain_words(stores, runtime):
@@ -343,7 +344,8 @@ async def test_rejected_credentials_are_reported_in_plain_words(stores, runtime)
     messages, _ = await run_lookup(stores["A"], order_number="1001", email="jane.doe@example.com")
     assert messages[0]["text"].startswith("Sorry, I can't reach")
     with runtime.sessions() as session:
-        assert session.get(StoreIntegration, stores["A"].id).last_error == "WooCommerce rejected the API credentials — reconnect the store"
+        row = session.get(StoreIntegration, stores["A"].id)
+        assert (row.last_error_code, row.last_error) == ("store_auth", "credentials rejected by the store")
 
 
 async def test_missing_store_metadata_is_answered(stores):

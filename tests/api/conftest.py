@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from bot.api.auth import create_merchant
-from bot.api.keys import API_CONFIG, STORE_HTTP
+from bot.services.keys import API_CONFIG, STORE_HTTP
 from bot.app import create_app
 from bot.core.db import make_engine, make_sessionmaker
 from bot.core.db.migrate import upgrade

@@ -45,7 +45,8 @@ async def test_health_checks_record_success_failure_backoff_and_recovery(env, ma
     listed = (await (await client.get("/api/integrations", headers=merchant.headers)).json())["items"][0]
     health = listed["health"]
     assert listed["status"] == "error" and health["credentials_valid"] is False
-    assert health["last_error"].startswith("store_auth") and health["consecutive_failures"] == 1
+    assert health["last_error_code"] == "store_auth" and health["consecutive_failures"] == 1
+    assert health["last_error"] == "credentials rejected by the store"
     first_next = datetime.fromisoformat(health["next_check_at"])
     assert (first_next - datetime.fromisoformat(health["last_checked_at"])).total_seconds() == pytest.approx(120, abs=2)
     env.query(make_due)
@@ -68,7 +69,7 @@ async def test_health_checks_record_success_failure_backoff_and_recovery(env, ma
 async def test_background_checker_runs_as_cleanup_context(env, make_api, woo):
     import asyncio
 
-    from bot.api.keys import HEALTH_CHECKER
+    from bot.services.keys import HEALTH_CHECKER
 
     client = await make_api(health_check_enabled=True, health_check_interval=0.05)
     checker = env.app[HEALTH_CHECKER]

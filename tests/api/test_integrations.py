@@ -58,7 +58,8 @@ async def test_connect_woocommerce_with_keys_lists_the_store_with_health(env, ma
     listed = await (await client.get("/api/integrations", headers=merchant.headers)).json()
     assert [s["id"] for s in listed["items"]] == [store["id"]]
     row = env.query(lambda s: s.get(StoreIntegration, store["id"]))
-    assert row.consumer_key_encrypted.startswith("tb1:") and woo.key not in row.consumer_key_encrypted
+    assert set(row.credentials_encrypted) == {"consumer_key", "consumer_secret"}
+    assert row.credentials_encrypted["consumer_key"].startswith("tb2:") and woo.key not in str(row.credentials_encrypted)
     kinds = env.query(lambda s: [a.activity_type for a in s.execute(select(UserActivity)).scalars()])
     assert kinds == ["store_connected"]
 
@@ -192,7 +193,7 @@ async def test_disconnect_drops_credentials_and_delete_removes_rows(env, make_ap
     body = await resp.json()
     assert resp.status == 200 and body["status"] == "disabled" and body["health"]["credentials_valid"] is False
     row = env.query(lambda s: s.get(StoreIntegration, store["id"]))
-    assert row.consumer_key_encrypted is None and row.consumer_secret_encrypted is None
+    assert row.credentials_encrypted == {}
     assert "secret_encrypted" not in row.config["webhooks"]
     resp = await client.post("/api/integrations/woocommerce/disconnect", json={"id": "1"}, headers=merchant.headers)
     assert resp.status == 422
@@ -260,7 +261,7 @@ async def test_orders_on_a_down_store_is_502_with_json(env, make_api, woo):
 def test_api_config_from_settings(tmp_path):
     import pytest
 
-    from bot.api.config import load_api_config
+    from bot.services.config import load_api_config
     from bot.core.settings import SettingsError, load_settings
 
     demo = load_settings({"TRULYBOT_DATA_DIR": str(tmp_path), "TRULYBOT_SHOPIFY_API_BASE_URL": "http://127.0.0.1:8102/"})

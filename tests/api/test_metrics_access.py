@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-import bot.api.metrics as metrics
+import bot.services.metrics as metrics
 from bot import appkeys
 
 TOKEN = "m" * 40

@@ -5,7 +5,7 @@ import time
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.api import shopify_oauth
-from bot.api.config import ApiConfig
+from bot.services.config import ApiConfig
 from bot.api.shopify_oauth import COOKIE_NAME, query_hmac, verify_query_hmac, verify_webhook_hmac, webhook_hmac
 from tests.api.test_shopify_oauth import authorize, path_of, resign, start
 

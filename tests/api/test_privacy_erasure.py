@@ -8,7 +8,7 @@ import time
 from sqlalchemy import select
 
 from bot import appkeys
-from bot.api.keys import REDACTORS
+from bot.services.keys import REDACTORS
 from bot.core.db.models import ConversationSubject, UserActivity
 from bot.services import activity
 from bot.services.privacy import email_hash, remember_email

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.api.keys import WEBHOOK_WORKER
+from bot.services.keys import WEBHOOK_WORKER
 from plugins.shopify.emulator import STATE_KEY as SHOP_STATE
 from plugins.woocommerce.emulator import STATE_KEY as WOO_STATE
 from plugins.woocommerce.emulator_auth import WEBHOOKS_KEY

@@ -60,7 +60,8 @@ async def test_full_oauth_flow_stores_token_encrypted_and_registers_webhooks(env
 
     assert all(s["callbackUrl"].endswith(f"/api/webhooks/shopify/{listed[0]['widget_id']}") for s in shop.app[SUBSCRIPTIONS_KEY])
     row = env.query(lambda s: s.execute(select(StoreIntegration)).scalar_one())
-    assert row.access_token_encrypted.startswith("tb1:") and "shpat_" not in row.access_token_encrypted
+    assert list(row.credentials_encrypted) == ["access_token"]
+    assert row.credentials_encrypted["access_token"].startswith("tb2:") and "shpat_" not in str(row.credentials_encrypted)
     # the merchant can look orders up through the stored token
     resp = await client.post("/api/integrations/shopify/orders", headers=merchant.headers,
                              json={"store_id": row.id, "order_number": "#1001"})

@@ -54,7 +54,7 @@ async def test_connecting_a_store_whose_name_resolves_privately_is_refused(env, 
 
     from aiohttp.abc import AbstractResolver
 
-    from bot.api.keys import STORE_HTTP
+    from bot.services.keys import STORE_HTTP
     from plugins.http import StoreHttpClient
 
     class Private(AbstractResolver):

@@ -55,7 +55,8 @@ async def test_full_wc_auth_flow(env, make_api, woo):
     from plugins.woocommerce.emulator import STATE_KEY
 
     new_key = woo.app[STATE_KEY].consumer_key
-    assert new_key not in (row.consumer_key_encrypted or "") and row.consumer_key_encrypted.startswith("tb1:")
+    stored = row.credentials_encrypted.get("consumer_key") or ""
+    assert new_key not in str(row.credentials_encrypted) and stored.startswith("tb2:")
     # the callback cannot be replayed with other keys
     resp = await client.post("/api/integrations/woocommerce/callback", json={
         "key_id": 9, "user_id": query["user_id"], "consumer_key": "ck_" + "a" * 40, "consumer_secret": "cs_" + "a" * 40,
@@ -103,7 +104,7 @@ async def test_callback_keys_must_work_on_the_intended_store(env, make_api, woo)
         "user_id": state, "consumer_key": "ck_" + "b" * 40, "consumer_secret": "cs_" + "b" * 40})
     assert resp.status == 400 and (await resp.json())["error"]["code"] == "keys_rejected"
     row = env.query(lambda s: s.get(StoreIntegration, started["store"]["id"]))
-    assert row.status == "error" and row.consumer_key_encrypted is None
+    assert row.status == "error" and row.credentials_encrypted == {}
     # the state was single-use: even good keys are refused now
     resp = await client.post("/api/integrations/woocommerce/callback", json={
         "user_id": state, "consumer_key": woo.key, "consumer_secret": woo.secret})

@@ -11,7 +11,7 @@ import aiohttp
 from sqlalchemy import func, select
 
 from bot.services import activity
-from bot.api.keys import PUSH, REDACTORS, WEBHOOK_WORKER
+from bot.services.keys import PUSH, REDACTORS, WEBHOOK_WORKER
 from bot.core.db.models import LookupAttempt, StoreIntegration, UserActivity, WidgetConfig
 from tests.api.conftest import SHOPIFY_SECRET
 from tests.api.test_shopify_oauth import authorize, path_of, start
@@ -131,7 +131,7 @@ async def test_app_uninstalled_disables_the_store_and_drops_the_token(env, make_
     await fire_shopify(shop, topic="app/uninstalled", payload={"id": 1, "domain": shop.domain}, webhook_id="u")
     await drain(env)
     row = env.query(lambda s: s.get(StoreIntegration, store.id))
-    assert row.status == "disabled" and row.access_token_encrypted is None
+    assert row.status == "disabled" and row.credentials_encrypted == {}
 
 
 async def test_privacy_webhooks(env, make_api, shop):

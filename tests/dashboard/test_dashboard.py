@@ -381,7 +381,7 @@ async def test_wc_auth_button_redirects_to_the_store_approval(dash, env, woo):
 
 
 async def test_shopify_install_button_runs_the_apis_oauth_flow(dash, env, make_api, shop):
-    env.app[__import__("bot.api.keys", fromlist=["API_CONFIG"]).API_CONFIG].shopify_api_base_url = shop.url
+    env.app[__import__("bot.services.keys", fromlist=["API_CONFIG"]).API_CONFIG].shopify_api_base_url = shop.url
     resp = await dash.post("/dashboard/stores/shopify", {"shop": shop.domain}, form_id="s1")
     assert resp.status == 303, await resp.text()
     install = resp.headers["Location"]
@@ -420,13 +420,21 @@ async def test_disconnect_needs_confirmation_and_is_idempotent(dash, env):
 def test_store_health_in_plain_words():
     may3 = datetime.now(timezone.utc).replace(month=5, day=3, hour=10)
     base = {"platform": "woocommerce", "status": "error",
-            "health": {"last_error": "store_auth: credentials rejected by the store", "last_error_at": may3.isoformat(),
+            "health": {"last_error_code": "store_auth", "last_error": "credentials rejected by the store",
+                       "last_error_at": may3.isoformat(),
                        "last_success_at": (may3 - timedelta(days=2)).isoformat(), "credentials_valid": False}}
-    assert store_health(base) == {"level": "bad", "text": "WooCommerce rejected the API keys on 3 May — reconnect"}
+    assert store_health(base) == {"level": "bad", "text": "WooCommerce rejected TrulyBot's credentials on 3 May — reconnect"}
     shopify = {**base, "platform": "shopify"}
-    assert store_health(shopify)["text"] == "Shopify rejected the access token on 3 May — reconnect"
+    assert store_health(shopify)["text"] == "Shopify rejected TrulyBot's credentials on 3 May — reconnect"
+    # the words come from the code alone: a detail that reads like another error changes nothing
+    misleading = {**base, "health": {**base["health"], "last_error_code": "store_unreachable",
+                                     "last_error": "credentials rejected"}, "status": "active"}
+    assert store_health(misleading)["text"].startswith("WooCommerce did not answer on 3 May")
+    odd = {**base, "health": {**base["health"], "last_error_code": "weird_code", "last_error": "something new"}}
+    assert store_health(odd)["text"].startswith("WooCommerce reported a problem (something new)")
     down = {"platform": "woocommerce", "status": "active",
-            "health": {"last_error": "store_unreachable: store did not answer", "last_error_at": may3.isoformat()}}
+            "health": {"last_error_code": "store_unreachable", "last_error": "store did not answer",
+                       "last_error_at": may3.isoformat()}}
     assert store_health(down) == {"level": "warn", "text": "WooCommerce did not answer on 3 May; TrulyBot keeps checking"}
     fine = {"platform": "shopify", "status": "active", "health": {"last_success_at": datetime.now(timezone.utc).isoformat()}}
     assert store_health(fine)["level"] == "ok"
@@ -435,11 +443,11 @@ def test_store_health_in_plain_words():
 
 
 async def test_unhealthy_store_is_explained_on_the_stores_page(dash, env):
-    add_store(env, dash.merchant.id, status="error", last_error="store_auth: credentials rejected by the store",
+    add_store(env, dash.merchant.id, status="error", last_error_code="store_auth", last_error="credentials rejected by the store",
               last_error_at=datetime(2024, 5, 3, 9, 0, tzinfo=timezone.utc),
               last_success_at=datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc))
     page = await dash.page("/dashboard/stores")
-    assert "WooCommerce rejected the API keys on 3 May 2024 — reconnect" in html.unescape(page)
+    assert "WooCommerce rejected TrulyBot's credentials on 3 May 2024 — reconnect" in html.unescape(page)
 
 
 # --- activity ------------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ async def fake_rasa(aiohttp_server):  # overrides the gateway conftest's fixture
 
 
 def _merchant_of(app: web.Application, store_id: int) -> int:
-    from bot.api.db import run_in_session
+    from bot.services.db import run_in_session
 
     return run_in_session(app, service.merchant_of_store, store_id)
 
@@ -81,7 +81,7 @@ async def _ask_for_person(shopper: WidgetSocket) -> Dict[str, Any]:
 
 
 async def _open_handoff(app: web.Application, merchant_id: int) -> Dict[str, Any]:
-    from bot.api.db import in_db
+    from bot.services.db import in_db
 
     items = await in_db(app, service.inbox, merchant_id, 0)
     assert len(items) == 1, items
@@ -139,7 +139,7 @@ async def test_handoff_routes_the_shopper_to_a_person_and_back(client, fake_rasa
     with pytest.raises(HandoffError) as closed:
         await handoff_agent.reply(app, sam, handoff["id"], "one more thing")
     assert closed.value.status == 409 and "closed" in closed.value.message
-    from bot.api.db import in_db
+    from bot.services.db import in_db
 
     row = await in_db(app, service.get, handoff["id"], sam)
     assert row["resolution"] == "person" and row["first_reply_at"] and row["closed_at"]

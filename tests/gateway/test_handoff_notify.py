@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from bot import appkeys
-from bot.api.metrics import NOTIFICATIONS
+from bot.services.metrics import NOTIFICATIONS
 from bot.core.db.models import StoreIntegration
 from bot.services import handoff as service
 from bot.services.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_secret
@@ -27,7 +27,7 @@ def _smtp_env(port: int) -> Dict[str, str]:
 
 
 def _set_store_config(app: web.Application, store_id: int, handoff: Dict[str, Any]) -> None:
-    from bot.api.db import run_in_session
+    from bot.services.db import run_in_session
 
     def update(session: Any) -> None:
         store = session.get(StoreIntegration, store_id)
@@ -65,7 +65,7 @@ async def test_email_and_signed_webhook_arrive_with_a_link_to_the_conversation(
     assert await box.wait(), "no email arrived"
     await asyncio.wait_for(got_hook.wait(), 10)
 
-    from bot.api.db import in_db
+    from bot.services.db import in_db
     [handoff] = await in_db(app, lambda s: [h for h in service.inbox(s, service.merchant_of_store(s, store_ids["w-a"]))
                                             if h["conversation_id"] == welcome["conversation_id"]])
     link = f"https://bot.shop.example/dashboard/inbox/{handoff['id']}"

@@ -47,7 +47,7 @@ def test_shopify_block_reads_only_its_settings():
 
 def test_shopify_app_toml_matches_the_merchant_api():
     tomli = pytest.importorskip("tomli")
-    from bot.api.config import SHOPIFY_SCOPES
+    from bot.services.config import SHOPIFY_SCOPES
     from plugins.shopify.client import DEFAULT_API_VERSION
 
     app = tomli.loads((PROJECT / "shopify.app.toml").read_text())

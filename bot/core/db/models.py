@@ -13,6 +13,7 @@ from typing import Any, Dict
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -88,8 +89,8 @@ class MerchantToken(Base):
 class StoreIntegration(Base):
     """A connected store (the seed's ``store_integrations``).
 
-    ``user_id`` is the owning merchant (the seed's name for it). Credential columns hold
-    :mod:`bot.core.crypto` ciphertexts bound to ``widget_id`` and the column name.
+    ``user_id`` is the owning merchant (the seed's name for it). ``credentials_encrypted`` maps the
+    platform's credential fields to :mod:`bot.core.crypto` ciphertexts bound to this store and field.
     """
 
     __tablename__ = "store_integrations"
@@ -101,12 +102,13 @@ class StoreIntegration(Base):
     display_name = Column(String(200), nullable=False, default="")
     store_url = Column(String(500), nullable=True)
     shop_domain = Column(String(255), nullable=True, index=True)
-    consumer_key_encrypted = Column(Text, nullable=True)
-    consumer_secret_encrypted = Column(Text, nullable=True)
-    access_token_encrypted = Column(Text, nullable=True)
+    #: ``{field: ciphertext}`` (see :mod:`bot.services.credentials`); never read it directly
+    credentials_encrypted = Column(JSON, nullable=False, default=dict)
     config = Column(JSON, nullable=False, default=dict)
     status = Column(String(20), nullable=False, default="active")
     last_success_at = Column(DateTime(timezone=True), nullable=True)
+    #: the last failure as a stable code and a short detail (:mod:`bot.services.store_errors`)
+    last_error_code = Column(String(40), nullable=True)
     last_error = Column(Text, nullable=True)
     last_error_at = Column(DateTime(timezone=True), nullable=True)
     last_checked_at = Column(DateTime(timezone=True), nullable=True)
@@ -116,7 +118,15 @@ class StoreIntegration(Base):
     merchant = relationship("Merchant", back_populates="stores")
     widget = relationship("WidgetConfig", back_populates="store", uselist=False, cascade="all, delete-orphan")
 
-    ENCRYPTED_FIELDS = ("consumer_key_encrypted", "consumer_secret_encrypted", "access_token_encrypted")
+
+class EncryptionKeyUsage(Base):
+    """How many values one encryption key has encrypted (AES-GCM's per-key bound is counted here)."""
+
+    __tablename__ = "encryption_key_usage"
+
+    key_id = Column(String(32), primary_key=True)
+    encryptions = Column(BigInteger, nullable=False, default=0)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
 class WidgetConfig(Base):

@@ -2,7 +2,7 @@
 
 Other modules set the shared instruments directly::
 
-    from bot.api.metrics import WS_SESSIONS, TURNS
+    from bot.services.metrics import WS_SESSIONS, TURNS
     WS_SESSIONS.inc(); ...; WS_SESSIONS.dec()
     TURNS.labels(outcome="ok").inc()
 
@@ -212,7 +212,7 @@ async def metrics_handler(request: web.Request) -> web.Response:
                    else "metrics are served to loopback only; set TRULYBOT_METRICS_TOKEN to scrape from elsewhere")
         return web.json_response({"error": {"code": "unauthorized", "message": message}}, status=401,
                                  headers={"WWW-Authenticate": 'Bearer realm="metrics"', "Cache-Control": "no-store"})
-    from bot.api.keys import API_CONFIG
+    from bot.services.keys import API_CONFIG
 
     await app[_GAUGES_KEY].refresh(app, app[API_CONFIG].metrics_refresh_seconds)
     return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})

@@ -4,7 +4,7 @@
 (``conversations_per_day`` conversations with their lookups, requests and handoffs), starts the bot
 service app in-process, signs in and times each page ``repeat`` times. It returns
 ``{"rows": n, "seed_seconds": s, "pages": {path: {"median_ms": ..., "max_ms": ...}}}``; the budget is
-1 s per page (issue 9). Run: ``python -m bot.dashboard.bench``.
+1 s per page (issue 9). Run: ``python -m bench.dashboard``.
 """
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def _seed(db_url: str, days: int, per_day: int, seed: int) -> Dict[str, Any]:
 async def _time_pages(db_url: str, data_dir: str, token: str, store_id: int, repeat: int) -> Dict[str, Dict[str, float]]:
     from aiohttp.test_utils import TestClient, TestServer
 
-    from bot.api.keys import API_CONFIG
+    from bot.services.keys import API_CONFIG
     from bot.app import create_app
     from bot.core.settings import load_settings
 

@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from bot.api.config import ApiConfig
+from bot.services.config import ApiConfig
 
 API_CONFIG = web.AppKey("api_config", ApiConfig)
 #: the StoreHttpClient used for every store call the bot service makes

@@ -7,9 +7,9 @@ from typing import Any, Dict, Optional
 from aiohttp import web
 
 from bot import appkeys
-from bot.api.errors import ApiError
-from bot.api.keys import API_CONFIG, PLATFORM_FACTORY, STORE_HTTP
-from bot.api.metrics import timed_store_call
+from bot.services.errors import ApiError
+from bot.services.keys import API_CONFIG, PLATFORM_FACTORY, STORE_HTTP
+from bot.services.metrics import timed_store_call
 from bot.core.db.models import StoreIntegration
 from bot.services.credentials import get_credentials
 
@@ -99,27 +99,12 @@ def map_platform_error(exc: Exception, *, connecting: bool = False) -> ApiError:
     raise exc
 
 
-def describe_error(exc: Exception) -> str:
-    """A short, secret-free description for ``last_error``."""
-    code = getattr(exc, "code", None) or type(exc).__name__
-    text = {
-        "store_auth": "credentials rejected by the store",
-        "store_unreachable": "store did not answer",
-        "circuit_open": "store failing repeatedly; calls paused",
-        "store_address_refused": "store address is not a public internet address",
-        "rate_limited": "store rate limit",
-        "malformed_response": "store answered with an unexpected response",
-        "store_config": "store settings cannot work",
-    }.get(str(code), "store check failed")
-    return f"{code}: {text}"
-
-
 def app_setting(app: web.Application, platform: Any, name: str) -> Optional[str]:
     """The value of ``platform``'s app setting ``name`` (``TRULYBOT_<PLATFORM>_<NAME>``)."""
     config = app[API_CONFIG]
     values = config.app_settings.get(platform.name)
     if values is None:
-        from bot.api.config import read_app_settings
+        from bot.services.config import read_app_settings
 
         import os
 

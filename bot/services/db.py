@@ -1,4 +1,4 @@
-"""Running blocking SQLAlchemy work from handlers, with outages mapped to 503."""
+"""Running blocking SQLAlchemy work from handlers and services, with outages mapped to 503."""
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +8,7 @@ from aiohttp import web
 from sqlalchemy import exc as sa_exc
 
 from bot import appkeys
-from bot.api.errors import ApiError, DatabaseUnavailable
+from bot.services.errors import ApiError, DatabaseUnavailable
 
 T = TypeVar("T")
 
