@@ -7,6 +7,7 @@ window), so their dictionaries stay as small as the set of recently active keys.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections import deque
 from typing import Any, Deque, Dict, Optional
@@ -54,7 +55,7 @@ class SlidingWindow:
 
 
 class MessageRateLimiter:
-    """Per-conversation message limit; with Redis a fixed window counter shared by every replica."""
+    """Per-conversation message limit; with Redis a sliding window shared by every replica."""
 
     def __init__(self, limit: int, window: float, redis: Any = None, prefix: str = "trulybot:") -> None:
         self.local = SlidingWindow(limit, window)
@@ -63,22 +64,36 @@ class MessageRateLimiter:
 
     async def allow(self, conversation_id: str) -> bool:
         if self.redis is not None:
-            count = await _redis_count(self.redis, f"{self.prefix}rl:{conversation_id}", int(self.local.window))
-            if count is not None:
-                return count <= self.local.limit
+            allowed = await redis_allow(self.redis, f"{self.prefix}rl:{conversation_id}", self.local.limit, self.local.window)
+            if allowed is not None:
+                return allowed
         return self.local.allow(conversation_id)
 
 
-async def _redis_count(redis: Any, key: str, window: int) -> Optional[int]:
-    """Count one event in the current fixed window of ``key``; None when Redis is unavailable."""
-    window = max(1, window)
-    bucket = int(time.time() // window)
+# A sliding log in a sorted set, scored by the Redis server's clock so that replicas with skewed
+# clocks still share one window. Only accepted events are recorded, as in ``SlidingWindow``.
+_SLIDING_WINDOW_SCRIPT = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local window_ms = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms - window_ms)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now_ms, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window_ms + 1000)
+return 1
+"""
+
+
+async def redis_allow(redis: Any, key: str, limit: int, window: float) -> Optional[bool]:
+    """Record one event under ``key`` if fewer than ``limit`` were accepted in the last ``window``
+    seconds; True when accepted, False when over the limit, None when Redis is unavailable."""
+    window_ms = max(1, int(window * 1000))
     try:
-        pipe = redis.pipeline(transaction=False)
-        pipe.incr(f"{key}:{bucket}")
-        pipe.expire(f"{key}:{bucket}", window + 5)
-        count, _ = await pipe.execute()
-        return int(count)
+        accepted = await redis.eval(_SLIDING_WINDOW_SCRIPT, 1, key, window_ms, limit, secrets.token_hex(8))
+        return bool(int(accepted))
     except Exception as exc:  # noqa: BLE001 - Redis trouble must not stop the chat
         logger.warning("rate limit: Redis unavailable (%s), counting in process", exc.__class__.__name__)
         return None
@@ -98,14 +113,14 @@ class NewSessionLimiter:
 
     async def allow(self, address_group: str, store_id: int) -> Optional[str]:
         if self.redis is not None:
-            window = int(self.addresses.window)
-            by_address = await _redis_count(self.redis, f"{self.prefix}ns:a:{address_group}", window)
+            window = self.addresses.window
+            by_address = await redis_allow(self.redis, f"{self.prefix}ns:a:{address_group}", self.addresses.limit, window)
             if by_address is not None:
-                if by_address > self.addresses.limit:
+                if not by_address:
                     return "address"
-                by_store = await _redis_count(self.redis, f"{self.prefix}ns:s:{store_id}", window)
+                by_store = await redis_allow(self.redis, f"{self.prefix}ns:s:{store_id}", self.stores.limit, window)
                 if by_store is not None:
-                    return "store" if by_store > self.stores.limit else None
+                    return None if by_store else "store"
         if not self.addresses.allow(address_group):
             return "address"
         if not self.stores.allow(str(store_id)):

@@ -98,3 +98,29 @@ async def test_new_session_budgets_are_shared_through_redis():
         assert await second.allow("203.0.113.2", 1) is None
     finally:
         await redis.close()
+
+
+async def test_the_shared_message_window_slides_across_second_boundaries():
+    """Two messages just before a whole second and one just after stay in one window: a fixed
+    per-bucket counter would reset at the boundary and let the third through."""
+    import asyncio
+    import time
+
+    import redis.asyncio as aioredis
+
+    url = require_redis()
+    redis = aioredis.from_url(url)
+    prefix = f"trulybot-test:{secrets.token_hex(6)}:"
+    try:
+        limiter = MessageRateLimiter(limit=2, window=1.0, redis=redis, prefix=prefix)
+        server_seconds, micros = await redis.time()
+        await asyncio.sleep((1_000_000 - micros) / 1e6 + 0.6)  # 0.6 s into a second, by the server's clock
+        assert await limiter.allow("c")
+        assert await limiter.allow("c")
+        await asyncio.sleep(0.5)  # the next second has begun; 0.5 s since the first message
+        assert not await limiter.allow("c")
+        await asyncio.sleep(0.6)  # now the first two are older than the window
+        assert await limiter.allow("c")
+        assert len(limiter.local) == 0  # counted in Redis, not in the process
+    finally:
+        await redis.close()
