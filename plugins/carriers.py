@@ -7,63 +7,19 @@ tracking URL from a template. Plugins add or override carriers with the ``regist
 from __future__ import annotations
 
 import functools
-import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Dict, Optional, Tuple
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Dict, Optional
+
+from plugins.carrier_table import BUILTIN_CARRIERS, Carrier, carrier_key
+from plugins.manager import get_carriers, get_plugin_manager
 
 if TYPE_CHECKING:  # pragma: no cover
     import pluggy
 
-_KEY = re.compile(r"[^a-z0-9]")
-
-
-def carrier_key(value: str) -> str:
-    """``"Royal Mail"``, ``"royal-mail"``, ``"ROYAL_MAIL"`` → ``"royalmail"``."""
-    return _KEY.sub("", value.lower())
-
-
-@dataclass(frozen=True)
-class Carrier:
-    """A carrier: ``code`` (stable slug), display ``name``, other spellings, URL template.
-
-    ``url_template`` contains ``{number}``, replaced by the URL-quoted tracking number.
-    """
-
-    code: str
-    name: str
-    url_template: Optional[str] = None
-    aliases: Tuple[str, ...] = ()
-
-    def tracking_url(self, number: str) -> Optional[str]:
-        if not self.url_template or not number:
-            return None
-        return self.url_template.replace("{number}", quote(number, safe=""))
-
-
-BUILTIN_CARRIERS: Tuple[Carrier, ...] = (
-    Carrier("ups", "UPS", "https://www.ups.com/track?tracknum={number}", ("united parcel service",)),
-    Carrier("usps", "USPS", "https://tools.usps.com/go/TrackConfirmAction?tLabels={number}", ("united states postal service",)),
-    Carrier("fedex", "FedEx", "https://www.fedex.com/fedextrack/?trknbr={number}", ("federal express",)),
-    Carrier("dhl", "DHL Express", "https://www.dhl.com/en/express/tracking.html?AWB={number}", ("dhl express", "dhl-express")),
-    Carrier("dhl-ecommerce", "DHL eCommerce", "https://webtrack.dhlecs.com/?trackingnumber={number}", ("dhl ecommerce",)),
-    Carrier("royal-mail", "Royal Mail", "https://www.royalmail.com/track-your-item#/tracking-results/{number}"),
-    Carrier("parcelforce", "Parcelforce", "https://www.parcelforce.com/track-trace?trackNumber={number}"),
-    Carrier("evri", "Evri", "https://www.evri.com/track/parcel/{number}", ("hermes", "hermes uk", "myhermes")),
-    Carrier("dpd", "DPD", "https://tracking.dpd.de/status/en_US/parcel/{number}", ("dpd uk",)),
-    Carrier("gls", "GLS", "https://gls-group.com/track/{number}"),
-    Carrier("postnl", "PostNL", "https://postnl.nl/tracktrace/?B={number}"),
-    Carrier("canada-post", "Canada Post", "https://www.canadapost-postescanada.ca/track-reperage/en#/search?searchFor={number}"),
-    Carrier("australia-post", "Australia Post", "https://auspost.com.au/mypost/track/#/details/{number}", ("auspost",)),
-    Carrier("colissimo", "Colissimo", "https://www.laposte.fr/outils/suivre-vos-envois?code={number}", ("la poste",)),
-    Carrier("deutsche-post", "Deutsche Post", "https://www.deutschepost.de/sendung/simpleQuery.html?form.sendungsnummer={number}"),
-)
+__all__ = ["BUILTIN_CARRIERS", "Carrier", "carrier_key", "find_carrier", "tracking_url"]
 
 
 @functools.lru_cache(maxsize=4)
 def _index(pm: "pluggy.PluginManager") -> Dict[str, Carrier]:
-    from plugins.manager import get_carriers
-
     index: Dict[str, Carrier] = {}
     for carrier in get_carriers(pm).values():
         for spelling in (carrier.code, carrier.name) + tuple(carrier.aliases):
@@ -76,8 +32,6 @@ def find_carrier(name_or_code: Optional[str], pm: "Optional[pluggy.PluginManager
     if not name_or_code:
         return None
     if pm is None:
-        from plugins.manager import get_plugin_manager
-
         pm = get_plugin_manager()
     return _index(pm).get(carrier_key(name_or_code))
 

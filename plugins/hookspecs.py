@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Type
 
     from plugins.base import Platform
-    from plugins.carriers import Carrier
+    from plugins.carrier_table import Carrier
     from plugins.emulation.spec import EmulatorSpec
 
 PROJECT_NAME = "trulybot"

@@ -32,7 +32,7 @@ from plugins import hookspecs
 from plugins.base import Platform
 
 if TYPE_CHECKING:  # pragma: no cover
-    from plugins.carriers import Carrier
+    from plugins.carrier_table import Carrier
     from plugins.emulation.spec import EmulatorSpec
 
 logger = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ def get_emulators(pm: Optional[pluggy.PluginManager] = None) -> Dict[str, "Emula
 
 def get_carriers(pm: Optional[pluggy.PluginManager] = None) -> Dict[str, "Carrier"]:
     """Built-in carriers overridden/extended by every ``register_carriers`` implementation."""
-    from plugins.carriers import BUILTIN_CARRIERS, Carrier
+    from plugins.carrier_table import BUILTIN_CARRIERS, Carrier
 
     pm = pm or get_plugin_manager()
     carriers: Dict[str, Carrier] = {}

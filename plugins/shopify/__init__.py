@@ -1,27 +1,18 @@
 """Built-in Shopify platform plugin (Admin GraphQL API) with its store emulator."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Union
 
 from plugins.hookspecs import hookimpl
+from plugins.shopify.demo import SEED_FILE, load_seed_orders
 
 __all__ = ["load_seed_orders", "register_platforms", "register_emulators", "SEED_FILE"]
-
-SEED_FILE = Path(__file__).with_name("seed_orders.json")
-
-
-def load_seed_orders(path: Optional[Union[str, Path]] = None) -> List[Dict[str, Any]]:
-    """Shopify Admin REST order objects (with ``fulfillments``) from ``path`` (default: demo seed)."""
-    from plugins.seeds import load_orders_json
-
-    return load_orders_json(path or SEED_FILE)
 
 
 def _demo_connection(base_url: str, store_id: Union[int, str] = "demo-shopify") -> Any:
     from plugins.model import StoreConnection
     from plugins.shopify.client import DEFAULT_API_VERSION
-    from plugins.shopify.emulator import DEMO_ACCESS_TOKEN, DEMO_SHOP_DOMAIN
+    from plugins.shopify.demo import DEMO_ACCESS_TOKEN, DEMO_SHOP_DOMAIN
 
     return StoreConnection(
         store_id=store_id,

@@ -36,17 +36,16 @@ from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, 
 
 from plugins.emulation import Faults, make_emulator_app, run_emulator_cli
 from plugins.emulation.faults import ORDERS_GETTER_KEY, ORDERS_SETTER_KEY
+from plugins.shopify.emulator_keys import INVALID_TOKEN_BODY, STATE_KEY
 from plugins.shopify.schema import get_schema
 
 from plugins.shopify.demo import DEMO_ACCESS_TOKEN, DEMO_API_KEY, DEMO_API_SECRET, DEMO_SHOP_DOMAIN  # noqa: F401
 DEFAULT_PORT = 8102
 DEFAULT_SCOPES = ("read_orders", "read_all_orders", "read_fulfillments", "read_customers")
 VERSION_RE = re.compile(r"^(\d{4}-(01|04|07|10)|unstable)$")
-INVALID_TOKEN_BODY = {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
 MAX_PAGE = 250
 EPOCH = "1970-01-01T00:00:00Z"  #: stand-in for missing non-null dates in sloppy seed records
 
-STATE_KEY = web.AppKey("shopify_state", object)
 
 FINANCIAL = {"pending", "authorized", "partially_paid", "partially_refunded", "voided", "paid", "refunded", "expired"}
 FULFILLMENT = {None: "UNFULFILLED", "partial": "PARTIALLY_FULFILLED", "fulfilled": "FULFILLED", "restocked": "RESTOCKED"}
@@ -574,7 +573,7 @@ def create_app(orders: Optional[List[Dict[str, Any]]] = None, **options: Any) ->
     ``api_key``/``api_secret`` (OAuth), and every :class:`~plugins.emulation.Faults` knob.
     """
     if orders is None:
-        from plugins.shopify import load_seed_orders
+        from plugins.shopify.demo import load_seed_orders
 
         orders = load_seed_orders()
     fault_values = {k: options.pop(k) for k in list(options) if k in Faults.__dataclass_fields__}

@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Optional
 import aiohttp
 from aiohttp import web
 
-from plugins.shopify.emulator import INVALID_TOKEN_BODY, STATE_KEY
+from plugins.shopify.emulator_keys import INVALID_TOKEN_BODY, STATE_KEY
 
 SUBSCRIPTIONS_KEY = web.AppKey("shopify_emulator_webhooks", list)
 _ids = itertools.count(1)

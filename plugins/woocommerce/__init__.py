@@ -1,21 +1,12 @@
 """Built-in WooCommerce platform plugin (REST API v3) with its store emulator."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Union
 
 from plugins.hookspecs import hookimpl
+from plugins.woocommerce.demo import SEED_FILE, load_seed_orders
 
 __all__ = ["load_seed_orders", "register_platforms", "register_emulators", "SEED_FILE"]
-
-SEED_FILE = Path(__file__).with_name("seed_orders.json")
-
-
-def load_seed_orders(path: Optional[Union[str, Path]] = None) -> List[Dict[str, Any]]:
-    """WooCommerce v3 order objects from ``path`` (default: the built-in demo seed)."""
-    from plugins.seeds import load_orders_json
-
-    return load_orders_json(path or SEED_FILE)
 
 
 def _demo_connection(base_url: str, store_id: Union[int, str] = "demo-woocommerce") -> Any:

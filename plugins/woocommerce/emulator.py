@@ -29,6 +29,7 @@ from aiohttp import web
 
 from plugins.emulation import Faults, make_emulator_app, run_emulator_cli
 from plugins.emulation.faults import FAULTS_KEY, ORDERS_GETTER_KEY, ORDERS_SETTER_KEY
+from plugins.woocommerce.emulator_keys import STATE_KEY
 
 DEMO_CONSUMER_KEY = "ck_demo_3f1c2b7a9e8d4c6b5a4f3e2d1c0b9a8f7e6d5c4b"
 DEMO_CONSUMER_SECRET = "cs_demo_9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b"
@@ -36,7 +37,6 @@ DEFAULT_PORT = 8101
 WC_VERSION = "9.4.2"
 TRACKING_META_KEY = "_wc_shipment_tracking_items"
 
-STATE_KEY = web.AppKey("woo_state", object)
 ROUTE_PARAMS = "wc_route_params"
 NOT_FOUND_PAGE = "<!doctype html><title>Page not found</title><h1>Not Found</h1>"
 
@@ -306,7 +306,7 @@ def create_app(orders: Optional[List[Dict[str, Any]]] = None, **options: Any) ->
     :class:`~plugins.emulation.Faults` knob (``latency_ms``, ``error_rate``, ...).
     """
     if orders is None:
-        from plugins.woocommerce import load_seed_orders
+        from plugins.woocommerce.demo import load_seed_orders
 
         orders = load_seed_orders()
     fault_values = {k: options.pop(k) for k in list(options) if k in Faults.__dataclass_fields__}

@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
-from plugins.woocommerce.emulator import STATE_KEY
+from plugins.woocommerce.emulator_keys import STATE_KEY
 
 WEBHOOKS_KEY = web.AppKey("woo_emulator_webhooks", list)
 LAST_AUTH_KEY = web.AppKey("woo_emulator_last_auth", dict)
