@@ -11,7 +11,7 @@ from actions.shell import SHELL_CHANNEL, demo_shell_metadata
 def message_metadata(tracker: Tracker) -> Dict[str, Any]:
     """Metadata of the latest user message (store id, store name, locale, client hash...).
 
-    Messages typed in ``rasa shell`` carry none: in demo mode they get the demo WooCommerce store's
+    Messages typed in ``rasa shell`` carry none: in demo mode they get a demo store's
     (:mod:`actions.shell`)."""
     latest = tracker.latest_message or {}
     metadata = latest.get("metadata") or {}

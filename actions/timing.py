@@ -1,7 +1,7 @@
 """Equal time for failed verifications, whether the order exists or not.
 
 A platform may need more store calls to say "no such order" than to return an order whose details
-then do not match (WooCommerce searches after a direct miss). Per store, this keeps a moving average
+then do not match (a platform may search after a direct miss). Per store, this keeps a moving average
 of how long the store fetch took for each kind of failure, and pads every failure up to the slower
 average, so response time does not tell a guesser which numbers exist.
 """

@@ -17,7 +17,9 @@ from plugins.integration import (
     ConnectFlow,
     ConnectionSchema,
     FieldRole,
+    InstallCallback,
     InstallGrant,
+    InstallRefused,
     WebhookDelivery,
     WebhookOutcome,
     WebhookRegistration,
@@ -125,12 +127,41 @@ class Platform(abc.ABC):
         raise NotImplementedError(f"{cls.name} has no install flow")
 
     @classmethod
+    def read_install_callback(cls, params: Mapping[str, Any], context: ConnectContext) -> InstallCallback:
+        """Check a callback without I/O and return the state it echoes (and the shop it names).
+
+        ``params`` is the callback's query (``INSTALL_REDIRECT``) or JSON body
+        (``AUTHORIZATION_CALLBACK``). The product calls this first, then checks that the state is
+        the one it issued and was not used before, and only then calls :meth:`complete_install`.
+        Raise :class:`~plugins.integration.InstallRefused` for a forged or malformed callback
+        (signature, freshness, shop address, missing values). The default reads ``state``.
+        """
+        state = params.get("state")
+        if not isinstance(state, str) or not state:
+            raise InstallRefused("callback without state", "This connection link is invalid.")
+        return InstallCallback(state=state)
+
+    @classmethod
+    def read_install_return(cls, params: Mapping[str, str]) -> InstallCallback:
+        """``AUTHORIZATION_CALLBACK``: the state and the merchant's answer in the query the platform
+        adds when it sends the merchant's browser back to ``/api/integrations/<platform>/return``
+        (:meth:`~plugins.integration.ConnectContext.return_url`). The default reads ``state`` and
+        ``denied=1``. Raise :class:`~plugins.integration.InstallRefused` when there is no state.
+        """
+        state = params.get("state")
+        if not isinstance(state, str) or not state:
+            raise InstallRefused("return without state", "This connection link is invalid.")
+        return InstallCallback(state=state, denied=params.get("denied") == "1")
+
+    @classmethod
     async def complete_install(cls, params: Mapping[str, Any], context: ConnectContext,
                                http: "StoreHttpClient") -> InstallGrant:
-        """``INSTALL_REDIRECT``: check the callback's query ``params`` (signature, shop) and exchange
-        the code for credentials; ``AUTHORIZATION_CALLBACK``: read the credentials the store POSTed.
+        """``INSTALL_REDIRECT``: exchange the callback's code for credentials;
+        ``AUTHORIZATION_CALLBACK``: read the credentials the store POSTed.
 
-        Raise :class:`~plugins.errors.StoreAuthError` when the callback is not authentic.
+        Called after :meth:`read_install_callback` accepted ``params`` and the product consumed the
+        state. Raise :class:`~plugins.integration.InstallRefused` (or a
+        :class:`~plugins.errors.PlatformError` when the store does not answer).
         """
         raise NotImplementedError(f"{cls.name} has no install flow")
 

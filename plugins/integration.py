@@ -201,6 +201,8 @@ class AppSetting:
     """A deployment-wide setting of a platform, read from ``TRULYBOT_<PLATFORM>_<NAME>``.
 
     ``demo_default`` is used in demo mode when the variable is unset (e.g. the emulator's app).
+    A ``required`` setting is needed by the install flows: without a value they refuse to start
+    (``409 not_configured`` naming the variables) and refuse every callback.
     """
 
     name: str  #: lower case, e.g. ``"api_secret"`` → ``TRULYBOT_SHOPIFY_API_SECRET``
@@ -208,6 +210,7 @@ class AppSetting:
     secret: bool = False
     default: Optional[str] = None
     demo_default: Optional[str] = None
+    required: bool = False
 
     def env_name(self, platform: str) -> str:
         return f"TRULYBOT_{platform.upper()}_{self.name.upper()}"
@@ -231,6 +234,36 @@ class ConnectContext:
 
     def return_url(self, platform: str) -> str:
         return f"{self.public_url.rstrip('/')}/api/integrations/{platform}/return"
+
+
+@dataclass(frozen=True)
+class InstallCallback:
+    """What a platform reads from an install callback before any I/O (see
+    :meth:`~plugins.base.Platform.read_install_callback`).
+
+    ``state`` is the product's state value the platform echoed; ``shop_domain`` the shop the
+    callback claims to be for, when the platform names one (checked against the one the merchant
+    asked to connect); ``denied`` is True when the merchant refused (the return page of an
+    authorization callback).
+    """
+
+    state: str
+    shop_domain: Optional[str] = None
+    denied: bool = False
+
+
+class InstallRefused(Exception):
+    """An install callback the product must refuse, with words for the merchant.
+
+    ``reason`` is a short log line (no secrets); ``message`` the sentence shown to the merchant;
+    ``authentic`` is False when the callback's signature does not check out (answered 401).
+    """
+
+    def __init__(self, reason: str, message: str, *, authentic: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.message = message
+        self.authentic = authentic
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,15 @@ COMPONENTS: Dict[str, Any] = {
     },
     "StoreList": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Store"}}}},
     "Deleted": {"type": "object", "properties": {"deleted": {"type": "integer"}, "store": {"$ref": "#/components/schemas/Store"}}},
-    "WcAuthStart": {"type": "object", "properties": {"authorize_url": {"type": "string"}, "expires_at": {"type": "string"},
-                                                     "store": {"$ref": "#/components/schemas/Store"}}},
-    "ShopifyInstall": {"type": "object", "properties": {"install_url": {"type": "string"}, "expires_at": {"type": "integer"},
-                                                        "shop": {"type": "string"}}},
+    "AuthorizationStart": {"type": "object", "description": "an authorization-callback flow started: a pending store",
+                           "properties": {"authorize_url": {"type": "string"}, "expires_at": {"type": "string"},
+                                          "store": {"$ref": "#/components/schemas/Store"}}},
+    "InstallStart": {"type": "object", "description": "an install redirect started (the signed state cookie is set)",
+                     "properties": {"install_url": {"type": "string"}, "expires_at": {"type": "integer"},
+                                    "shop": {"type": "string"}}},
+    "Redirect": {"type": "string", "description": "empty; see the Location header"},
+    "ConnectResult": {"description": "the connected store (API keys) or the started install redirect",
+                      "oneOf": [{"$ref": "#/components/schemas/Store"}, {"$ref": "#/components/schemas/InstallStart"}]},
     "Ok": {"type": "object", "properties": {"status": {"type": "string"}}},
     "WebhookAck": {"type": "object", "properties": {"status": {"type": "string",
                                                                "enum": ["accepted", "duplicate", "ignored", "pong"]}}},
@@ -80,15 +85,12 @@ GATEWAY_ROUTES: Dict[str, Any] = {
         "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
                       "404": {"description": "Unknown widget", "content": {"application/json": {"schema": {"type": "object"}}}}},
     },
-    "/api/widget/woocommerce.js": {
-        "operationId": "widget_loader_woocommerce", "summary": "Widget loader for WordPress/WooCommerce (gateway)",
+    "/api/widget/{platform}.js": {
+        "operationId": "widget_loader", "summary": "Widget loader named by an installed platform's storefront snippet (gateway)",
         "tags": ["widget"], "security": [],
-        "responses": {"200": {"description": "OK", "content": {"text/javascript": {"schema": {"type": "string"}}}}},
-    },
-    "/api/widget/shopify.js": {
-        "operationId": "widget_loader_shopify", "summary": "Widget loader for the Shopify app embed (gateway)",
-        "tags": ["widget"], "security": [],
-        "responses": {"200": {"description": "OK", "content": {"text/javascript": {"schema": {"type": "string"}}}}},
+        "parameters": [{"name": "platform", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 40}}],
+        "responses": {"200": {"description": "OK", "content": {"text/javascript": {"schema": {"type": "string"}}}},
+                      "404": {"description": "No such platform installed", "content": {"text/plain": {"schema": {"type": "string"}}}}},
     },
 }
 
@@ -134,7 +136,7 @@ def build_spec(public_url: str = "") -> Dict[str, Any]:
             op["security"] = []
             op["description"] = {"hmac": "Authenticated by an HMAC signature of the raw body.",
                                  "state": "Authenticated by the single-use state issued when the flow started.",
-                                 "cookie": "Authenticated by Shopify's query HMAC and the signed state cookie.",
+                                 "cookie": "Authenticated by the platform's check of the query (e.g. its signature) and the signed state cookie.",
                                  "none": "Public."}.get(r.auth, "")
         params = []
         for p in r.params:

@@ -12,14 +12,14 @@ from bot.services.config import load_api_config
 from bot.api.errors import error_middleware
 from bot.services.keys import API_CONFIG, REDACTORS, STORE_HTTP
 from bot.services.metrics import metrics_handler, setup_metrics
-from bot.api.registry import register_routes
+from bot.api.registry import register_routes, wrap_handler
 
 logger = logging.getLogger(__name__)
 
 #: modules whose ``@route`` declarations make up the API
 ROUTE_MODULES = (
-    "bot.api.shopify_oauth",  # its fixed /shopify/ routes must come before the generic /{platform}/ ones
     "bot.api.integrations",
+    "bot.api.install",
     "bot.api.webhooks",
     "bot.api.widget",
     "bot.api.activities",
@@ -46,6 +46,10 @@ async def _store_http(app: web.Application) -> AsyncIterator[None]:
 
 def setup(app: web.Application) -> None:
     load_route_modules()
+    from bot.api.install import CONNECT_PATH, install_aware_connect
+
+    # install flows start from /connect too
+    wrap_handler("POST", CONNECT_PATH, install_aware_connect, {200: "ConnectResult", 202: "AuthorizationStart", 409: "Error"})
     app[API_CONFIG] = load_api_config(app[appkeys.SETTINGS])
     app[REDACTORS] = []
     app.middlewares.append(error_middleware)

@@ -16,7 +16,6 @@ from plugins.netguard import canonical_ip, is_numeric_host, is_public_address
 from plugins.text import is_loopback_host
 
 MAX_BODY_BYTES = 64 * 1024
-SHOP_DOMAIN_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
 COLOR_RE = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"
 _HOST_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 
@@ -239,13 +238,6 @@ def https_url(value: str, field: str) -> str:
     return value
 
 
-def shop_domain(value: str, field: str = "shop") -> str:
-    value = value.strip().lower()
-    if not SHOP_DOMAIN_RE.match(value) or len(value) > 255:
-        raise validation_error("must be a shop domain like your-store.myshopify.com", field)
-    return value
-
-
 def unique(items: List[str]) -> List[str]:
     seen: List[str] = []
     for item in items:
@@ -255,7 +247,7 @@ def unique(items: List[str]) -> List[str]:
 
 
 __all__ = ["read_json", "check", "query_int", "query_str", "query_datetime", "path_int", "store_base_url",
-           "origin", "https_url", "shop_domain", "validation_error", "SHOP_DOMAIN_RE", "COLOR_RE"]
+           "origin", "https_url", "validation_error", "COLOR_RE"]
 
 
 # Where a merchant's browser may be sent back after an install or approval: dashboard pages only.

@@ -1,9 +1,11 @@
-"""Webhook receivers: Shopify (HMAC over the raw body) and WooCommerce (``X-WC-Webhook-Signature``).
+"""Webhook receivers of every platform: the plugin verifies the signature over the raw body
+(``Platform.verify_webhook``, with the per-store or the app secret its ``WebhookSpec`` names).
 
 Each delivery is authenticated on the raw bytes *before* anything is parsed (401 when wrong),
 de-duplicated by the sender's event id, answered at once (200) and processed by a background
-worker: order updates are pushed into live conversations that looked the order up; the Shopify
-privacy topics export or delete what we hold about a customer or a whole shop.
+worker: order updates are pushed into live conversations that looked the order up; store notices
+(app uninstalled, the privacy topics) disable the store or export or delete what we hold about a
+customer or a whole shop.
 """
 from __future__ import annotations
 

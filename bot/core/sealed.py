@@ -1,6 +1,6 @@
 """Signed (not encrypted) JSON values for cookies and state: ``<base64url(JSON)>.<base64url(HMAC)>``.
 
-Used for the dashboard session cookie and the Shopify OAuth state cookie. Each use derives its own
+Used for the dashboard session cookie and the install flows' state cookie. Each use derives its own
 key from a deployment secret and a purpose string, so a value minted for one purpose never verifies
 for another.
 """

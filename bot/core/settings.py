@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, Union
+from typing import Callable, Dict, List, Mapping, Optional, Set, Tuple, TypeVar, Union
 
 from sqlalchemy.engine import make_url
 
@@ -49,10 +50,9 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("TRULYBOT_ACTIONS_HOST", "127.0.0.1", "Interface the action server binds to (keep it private)."),
     Variable("TRULYBOT_ACTIONS_PORT", "5055", "Port of the action server."),
     Variable("TRULYBOT_ACTION_ENDPOINT_URL", "http://<actions host>:<actions port>/webhook", "Where Rasa calls custom actions."),
-    Variable("TRULYBOT_WOOCOMMERCE_EMULATOR_PORT", "8101", "Port of the WooCommerce emulator (demo mode)."),
-    Variable("TRULYBOT_SHOPIFY_EMULATOR_PORT", "8102", "Port of the Shopify emulator (demo mode)."),
-    Variable("TRULYBOT_DEMO_WOOCOMMERCE_ORDERS", "(built-in seed)", "JSON file of WooCommerce v3 orders for the demo store."),
-    Variable("TRULYBOT_DEMO_SHOPIFY_ORDERS", "(built-in seed)", "JSON file of Shopify REST orders (with fulfillments) for the demo store."),
+    Variable("TRULYBOT_<PLATFORM>_EMULATOR_PORT", "(the plugin's default)", "Port of an installed platform's store emulator (demo mode)."),
+    Variable("TRULYBOT_DEMO_<PLATFORM>_ORDERS", "(built-in seed)", "JSON file of orders, in the platform's own shape, for that platform's demo store."),
+    Variable("TRULYBOT_<PLATFORM>_<SETTING>", "(the plugin's default)", "An app setting a platform plugin declares (`Platform.app_settings`, e.g. an OAuth app's key and secret); `trulybot config --reference` lists them."),
     Variable("TRULYBOT_DATA_DIR", "var", "Directory for SQLite files, generated demo keys and logs."),
     Variable("TRULYBOT_DATABASE_URL", "sqlite:///<data dir>/trulybot.db", "SQLAlchemy URL of the app database (SQLite or postgresql://)."),
     Variable("TRULYBOT_TRACKER_CACHE_SIZE", "500", "Conversations whose trackers each Rasa process keeps in memory between turns (write-through; 0 turns the cache off)."),
@@ -65,9 +65,6 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("TRULYBOT_CHANNEL_SECRET", "(generated in demo mode)", "Shared secret signing bot service → Rasa requests (at least 32 characters)."),
     Variable("TRULYBOT_SESSION_SECRET", "(generated in demo mode)", "Secret signing widget session tokens and cookies (at least 32 characters)."),
     Variable("TRULYBOT_TRUSTED_PROXIES", "(none)", "Comma-separated IPs/CIDRs whose X-Forwarded-For is believed."),
-    Variable("TRULYBOT_SHOPIFY_API_KEY", "(demo app in demo mode)", "Client id of your Shopify app (OAuth installs, webhook HMAC)."),
-    Variable("TRULYBOT_SHOPIFY_API_SECRET", "(demo app in demo mode)", "Client secret of your Shopify app."),
-    Variable("TRULYBOT_SHOPIFY_API_BASE_URL", "(https://<shop>)", "Send Shopify calls to this base URL instead (emulators; honoured for loopback URLs or in demo mode only)."),
     Variable("TRULYBOT_HEALTH_CHECK_INTERVAL", "300", "Seconds between background checks of each connected store (failures back off up to an hour)."),
     Variable("TRULYBOT_PLUGINS", "(all installed)", "Comma-separated allow-list of platform plugins to load (read by plugins.manager)."),
     Variable("TRULYBOT_DISABLED_PLUGINS", "(none)", "Comma-separated platform plugins not to load (read by plugins.manager)."),
@@ -84,7 +81,7 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("TRULYBOT_SMTP_FROM", "trulybot@<public host>", "Sender address of notification and invitation emails."),
     Variable("TRULYBOT_TRANSCRIPT_RETENTION_DAYS", "90", "Days a conversation's transcript (Rasa tracker events) and its email index are kept after its last message; purged hourly."),
     Variable("TRULYBOT_EXPORT_RETENTION_DAYS", "30", "Days a privacy data-request export file stays in `<data dir>/exports` before it is deleted."),
-    Variable("TRULYBOT_DEMO_PUBLIC_BIND", "0", "`1` lets demo mode bind a non-loopback `TRULYBOT_HOST` (demo mode generates keys and uses the public demo Shopify app secret: never for real stores)."),
+    Variable("TRULYBOT_DEMO_PUBLIC_BIND", "0", "`1` lets demo mode bind a non-loopback `TRULYBOT_HOST` (demo mode generates keys and uses the emulators' public demo app secrets: never for real stores)."),
     Variable("TRULYBOT_METRICS_TOKEN", "(unset: loopback scrapes only)", "Bearer token `GET /metrics` requires (at least 32 characters); without it only direct loopback peers may scrape."),
     Variable("TRULYBOT_STORE_LOOPBACK_PORTS", "(emulator ports in demo mode, none in production)",
              "Comma-separated loopback ports store calls may reach; every other private, loopback or link-local address is refused."),
@@ -108,10 +105,6 @@ class Settings:
     actions_host: str = "127.0.0.1"
     actions_port: int = 5055
     action_endpoint_url: str = ""
-    woocommerce_emulator_port: int = 8101
-    shopify_emulator_port: int = 8102
-    demo_woocommerce_orders: Optional[Path] = None
-    demo_shopify_orders: Optional[Path] = None
     data_dir: Path = Path("var")
     database_url: str = ""
     tracker_store_url: str = ""
@@ -129,9 +122,6 @@ class Settings:
     restart_limit: int = 3
     startup_timeout: int = 180
     replica_base_port: int = 8010
-    shopify_api_key: Optional[str] = None
-    shopify_api_secret: Optional[str] = None
-    shopify_api_base_url: Optional[str] = None
     health_check_interval: int = 300
     smtp_host: Optional[str] = None
     smtp_port: int = 587
@@ -140,6 +130,9 @@ class Settings:
     smtp_password: Optional[str] = None
     smtp_from: Optional[str] = None
     store_loopback_ports: Tuple[int, ...] = ()
+    #: every other ``TRULYBOT_*`` variable, sorted: the platforms' app settings
+    #: (``TRULYBOT_<PLATFORM>_<SETTING>``), emulator ports and demo seed files, which the plugins declare
+    platform_env: Tuple[Tuple[str, str], ...] = ()
     metrics_token: Optional[str] = None
     demo_public_bind: bool = False
     transcript_retention_days: int = 90
@@ -160,13 +153,16 @@ class Settings:
         """Base URL of the action server (health checks)."""
         return f"http://{_url_host(self.actions_host)}:{self.actions_port}"
 
+    def platform_value(self, name: str) -> Optional[str]:
+        """The value of the platform variable ``name`` (see ``platform_env``), stripped; None when unset."""
+        value = dict(self.platform_env).get(name, "").strip()
+        return value or None
+
     def emulator_port(self, platform: str, default: int) -> int:
-        """Port of a demo store emulator: the built-in platforms' settings, else
-        ``TRULYBOT_<PLATFORM>_EMULATOR_PORT`` from the environment (installed plugin packages)."""
-        known = {"woocommerce": self.woocommerce_emulator_port, "shopify": self.shopify_emulator_port}
-        if platform in known:
-            return known[platform]
-        return _Reader(os.environ).port(f"TRULYBOT_{platform.upper()}_EMULATOR_PORT", default)
+        """Port of a demo store emulator: ``TRULYBOT_<PLATFORM>_EMULATOR_PORT``, else ``default``
+        (the plugin's :class:`~plugins.emulation.spec.EmulatorSpec` port)."""
+        value = self.platform_value(emulator_port_variable(platform))
+        return int(value) if value else default
 
     def emulator_url(self, platform: str, default_port: int = 0) -> str:
         """Base URL of a demo store emulator on loopback."""
@@ -178,6 +174,9 @@ class Settings:
         for f in fields(self):
             value = getattr(self, f.name)
             if value is None:
+                continue
+            if f.name == "platform_env":
+                env.update(value)
                 continue
             if f.name in ("trusted_proxies", "store_loopback_ports"):
                 value = ",".join(str(n) for n in value)
@@ -213,10 +212,6 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         action_endpoint_url=read.http_url(
             "TRULYBOT_ACTION_ENDPOINT_URL", f"http://{_url_host(actions_host)}:{actions_port}/webhook"
         ),
-        woocommerce_emulator_port=read.port("TRULYBOT_WOOCOMMERCE_EMULATOR_PORT", 8101),
-        shopify_emulator_port=read.port("TRULYBOT_SHOPIFY_EMULATOR_PORT", 8102),
-        demo_woocommerce_orders=read.existing_file("TRULYBOT_DEMO_WOOCOMMERCE_ORDERS"),
-        demo_shopify_orders=read.existing_file("TRULYBOT_DEMO_SHOPIFY_ORDERS"),
         data_dir=data_dir,
         database_url=read.database_url("TRULYBOT_DATABASE_URL", f"sqlite:///{data_dir}/trulybot.db"),
         tracker_cache_size=read.integer("TRULYBOT_TRACKER_CACHE_SIZE", 500, minimum=0, maximum=1_000_000),
@@ -234,9 +229,6 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         restart_limit=read.integer("TRULYBOT_RESTART_LIMIT", 3, minimum=0, maximum=100),
         startup_timeout=read.integer("TRULYBOT_STARTUP_TIMEOUT", 180, minimum=5, maximum=3600),
         replica_base_port=read.integer("TRULYBOT_REPLICA_BASE_PORT", 8010, minimum=1, maximum=65000),
-        shopify_api_key=read.optional("TRULYBOT_SHOPIFY_API_KEY"),
-        shopify_api_secret=read.optional("TRULYBOT_SHOPIFY_API_SECRET"),
-        shopify_api_base_url=read.optional_http_url("TRULYBOT_SHOPIFY_API_BASE_URL"),
         health_check_interval=read.integer("TRULYBOT_HEALTH_CHECK_INTERVAL", 300, minimum=5, maximum=86400),
         smtp_host=read.optional("TRULYBOT_SMTP_HOST"),
         smtp_port=read.port("TRULYBOT_SMTP_PORT", 587),
@@ -249,6 +241,7 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         transcript_retention_days=read.integer("TRULYBOT_TRANSCRIPT_RETENTION_DAYS", 90, minimum=1, maximum=3650),
         export_retention_days=read.integer("TRULYBOT_EXPORT_RETENTION_DAYS", 30, minimum=1, maximum=365),
         store_loopback_ports=read.ports("TRULYBOT_STORE_LOOPBACK_PORTS", _emulator_ports(env) if mode == "demo" else ()),
+        platform_env=_platform_env(env, read),
     )
     if read.errors:
         raise SettingsError("; ".join(read.errors))
@@ -270,7 +263,7 @@ def demo_exposure_problem(settings: Settings) -> Optional[str]:
     ``TRULYBOT_DEMO_PUBLIC_BIND=1``), or None."""
     if settings.demo and not settings.demo_public_bind and not is_loopback_bind(settings.host):
         return (f"demo mode refuses to listen on TRULYBOT_HOST={settings.host}: demo mode generates its keys and uses the "
-                "public demo Shopify app secret. Set TRULYBOT_MODE=production with your own keys and secrets, "
+                "emulators' public demo app secrets. Set TRULYBOT_MODE=production with your own keys and secrets, "
                 "or TRULYBOT_DEMO_PUBLIC_BIND=1 to expose the demo anyway")
     return None
 
@@ -280,12 +273,46 @@ def demo_notice(settings: Settings) -> Optional[str]:
     if not settings.demo:
         return None
     where = "loopback only" if is_loopback_bind(settings.host) else f"{settings.host} (TRULYBOT_DEMO_PUBLIC_BIND=1)"
-    return (f"DEMO MODE on {where}: generated keys, the public demo Shopify app secret and store emulators; "
+    return (f"DEMO MODE on {where}: generated keys, the emulators' public demo app secrets and store emulators; "
             "set TRULYBOT_MODE=production for real stores")
 
 
+def emulator_port_variable(platform: str) -> str:
+    """``TRULYBOT_<PLATFORM>_EMULATOR_PORT``."""
+    return f"TRULYBOT_{platform.upper()}_EMULATOR_PORT"
+
+
+def demo_orders_variable(platform: str) -> str:
+    """``TRULYBOT_DEMO_<PLATFORM>_ORDERS``."""
+    return f"TRULYBOT_DEMO_{platform.upper()}_ORDERS"
+
+
+_EMULATOR_PORT = re.compile(r"TRULYBOT_[A-Z0-9_]+_EMULATOR_PORT")
+_DEMO_ORDERS = re.compile(r"TRULYBOT_DEMO_[A-Z0-9_]+_ORDERS")
+
+
+def _core_names() -> Set[str]:
+    return {v.name for v in VARIABLES} | {f"TRULYBOT_{f.name.upper()}" for f in fields(Settings)}
+
+
+def _platform_env(env: Mapping[str, str], read: "_Reader") -> Tuple[Tuple[str, str], ...]:
+    """The ``TRULYBOT_*`` variables that are not the core's, sorted; emulator ports and demo
+    seed files are checked here (the plugins' app settings where they are read)."""
+    core = _core_names()
+    found = []
+    for name in sorted(env):
+        if not name.startswith("TRULYBOT_") or name in core:
+            continue
+        if _EMULATOR_PORT.fullmatch(name):
+            read.port(name, 0)
+        elif _DEMO_ORDERS.fullmatch(name):
+            read.existing_file(name)
+        found.append((name, env[name]))
+    return tuple(found)
+
+
 def _emulator_ports(env: Mapping[str, str]) -> Tuple[int, ...]:
-    """The store emulators' ports: the built-in defaults and every ``TRULYBOT_<NAME>_EMULATOR_PORT``."""
+    """The store emulators' ports: the built-in emulators' defaults and every ``TRULYBOT_<NAME>_EMULATOR_PORT``."""
     ports = {8101, 8102}
     for name, value in env.items():
         if name.startswith("TRULYBOT_") and name.endswith("_EMULATOR_PORT") and value.strip().isdigit() and value.strip().isascii():

@@ -1,4 +1,5 @@
-"""Public widget endpoints: config API, the widget script (three URLs, one file) and the demo page."""
+"""Public widget endpoints: config API, the widget script (``/widget.js`` and one loader URL per
+installed platform, ``/api/widget/<platform>.js``: one file) and the demo page."""
 from __future__ import annotations
 
 import gzip
@@ -8,6 +9,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Dict
 
@@ -18,9 +20,9 @@ from bot.services import activity
 from bot.gateway.state import GATEWAY
 
 WIDGET_DIR = Path(__file__).resolve().parents[1] / "widget"
-SCRIPT_PATHS = ("/widget.js", "/api/widget/woocommerce.js", "/api/widget/shopify.js")
+#: the widget script; the second path is the loader a platform's storefront snippet names
+SCRIPT_PATHS = ("/widget.js", "/api/widget/{platform}.js")
 logger = logging.getLogger(__name__)
-DEMO_WIDGETS = {"demo-woocommerce": "WooCommerce", "demo-shopify": "Shopify"}
 CONFIG_MAX_AGE = 60
 SEEN_INTERVAL = 3600.0  # record "widget seen on <origin>" at most hourly per store and origin (per process)
 _seen: Dict[tuple, float] = {}
@@ -95,7 +97,26 @@ def _note_seen(request: web.Request, store_id: int, allowed: tuple) -> None:
     note_activity(request.app, store_id, activity.WIDGET_SEEN, f"Widget loaded on {origin}"[:200], {"origin": origin[:300]})
 
 
+@lru_cache(maxsize=1)
+def demo_widgets() -> Dict[str, str]:
+    """``{demo widget id: platform display name}`` of the installed platforms' demo stores."""
+    from plugins.manager import get_emulators, get_platforms
+
+    platforms = get_platforms()
+    return {spec.demo_widget_id: platforms[name].display_name if name in platforms else name
+            for name, spec in get_emulators().items() if spec.demo_widget_id}
+
+
+def _installed(platform: str) -> bool:
+    from plugins.manager import get_platforms
+
+    return platform in get_platforms()
+
+
 async def widget_script(request: web.Request) -> web.Response:
+    platform = request.match_info.get("platform")
+    if platform is not None and not _installed(platform):
+        raise web.HTTPNotFound()
     asset = request.app[WIDGET_SCRIPT]
     immutable = request.query.get("v") == asset.version
     headers: Dict[str, str] = {
@@ -119,16 +140,19 @@ async def demo_page(request: web.Request) -> web.Response:
     settings = request.app[appkeys.SETTINGS]
     if not settings.demo:
         raise web.HTTPNotFound()
-    widget_id = request.query.get("store", "demo-woocommerce")
-    if widget_id not in DEMO_WIDGETS:
-        widget_id = "demo-woocommerce"
+    widgets = demo_widgets()
+    if not widgets:
+        raise web.HTTPNotFound()
+    widget_id = request.query.get("store", "")
+    if widget_id not in widgets:
+        widget_id = next(iter(widgets))
     template = (WIDGET_DIR / "demo.html").read_text(encoding="utf-8")
     links = "".join(
         f'<a href="/demo?store={html.escape(w)}"{" aria-current=page" if w == widget_id else ""}>{html.escape(name)} store</a>'
-        for w, name in DEMO_WIDGETS.items()
+        for w, name in widgets.items()
     )
     version = request.app[WIDGET_SCRIPT].version
-    page = (template.replace("{{PLATFORM}}", html.escape(DEMO_WIDGETS[widget_id]))
+    page = (template.replace("{{PLATFORM}}", html.escape(widgets[widget_id]))
             .replace("{{WIDGET_ID}}", html.escape(widget_id))
             .replace("{{SCRIPT}}", f"/widget.js?v={version}")
             .replace("{{LINKS}}", links))

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 PROJECT = Path(__file__).resolve().parents[2]
 EXIT_CONFIG = 2
@@ -279,12 +279,31 @@ def cmd_merchants(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from exc
 
 
+def platform_variables() -> List[Any]:
+    """The variables the installed platform plugins declare: app settings, emulator ports, demo seeds."""
+    from bot.core.settings import Variable, demo_orders_variable
+    from plugins.manager import get_emulators, get_platforms
+
+    found = []
+    for name, cls in sorted(get_platforms().items()):
+        for setting in cls.app_settings:
+            default = setting.default or ("(demo app in demo mode)" if setting.demo_default else "(unset)")
+            found.append(Variable(setting.env_name(name), default, f"{cls.display_name}: {setting.help}"))
+    for name, spec in sorted(get_emulators().items()):
+        found.append(Variable(spec.port_env, str(spec.default_port), f"Port of the {name} emulator (demo mode)."))
+        found.append(Variable(spec.orders_env or demo_orders_variable(name), "(built-in seed)",
+                              f"JSON file of {name} orders for the demo store."))
+    return found
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     """Print the configuration reference, or validate the current environment."""
     from bot.core.settings import VARIABLES, load_settings
 
     if args.reference:
         for var in VARIABLES:
+            print(f"| `{var.name}` | `{var.default}` | {var.help} |")
+        for var in platform_variables():
             print(f"| `{var.name}` | `{var.default}` | {var.help} |")
         return 0
     settings = load_settings()

@@ -2,7 +2,8 @@
 mapping platform errors to API errors (no secret, email or order number in any message)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from dataclasses import replace
+from typing import Any, Dict, List, Mapping, Optional
 
 from aiohttp import web
 
@@ -28,21 +29,6 @@ def platform_class(app: web.Application, name: str) -> Any:
         installed = sorted(get_platforms())
         raise ApiError(404, "unknown_platform", f"platform {name[:40]!r} is not installed (installed: {', '.join(installed)})",
                        details=[{"installed": installed}]) from None
-
-
-def shopify_base_url(app: web.Application, shop: str) -> str:
-    """Where the Admin API and OAuth endpoints of ``shop`` live (the emulator in tests/demo)."""
-    config = app[API_CONFIG]
-    if config.shopify_api_base_url:
-        return config.shopify_api_base_url
-    if config.demo and config.demo_shopify_url:
-        try:
-            from plugins.shopify.emulator import DEMO_SHOP_DOMAIN
-        except ImportError:
-            DEMO_SHOP_DOMAIN = ""
-        if shop == DEMO_SHOP_DOMAIN:
-            return config.demo_shopify_url
-    return f"https://{shop}"
 
 
 def connection(app: web.Application, platform: str, base_url: str, credentials: Dict[str, str], *,
@@ -99,15 +85,56 @@ def map_platform_error(exc: Exception, *, connecting: bool = False) -> ApiError:
     raise exc
 
 
-def app_setting(app: web.Application, platform: Any, name: str) -> Optional[str]:
-    """The value of ``platform``'s app setting ``name`` (``TRULYBOT_<PLATFORM>_<NAME>``)."""
+def app_settings_of(app: web.Application, platform: Any) -> Dict[str, Optional[str]]:
+    """``platform``'s app setting values (``TRULYBOT_<PLATFORM>_<NAME>``, see ``Platform.app_settings``)."""
     config = app[API_CONFIG]
     values = config.app_settings.get(platform.name)
     if values is None:
         from bot.services.config import read_app_settings
 
-        import os
+        config.app_settings.update(read_app_settings(dict(app[appkeys.SETTINGS].platform_env), config.demo))
+        values = config.app_settings.setdefault(platform.name, {})
+    return values
 
-        config.app_settings.update(read_app_settings(os.environ, config.demo))
-        values = config.app_settings.get(platform.name, {})
-    return values.get(name)
+
+def app_setting(app: web.Application, platform: Any, name: str) -> Optional[str]:
+    """The value of ``platform``'s app setting ``name``."""
+    return app_settings_of(app, platform).get(name)
+
+
+def missing_app_settings(app: web.Application, platform: Any) -> List[str]:
+    """The variables of ``platform``'s ``required`` app settings that have no value."""
+    values = app_settings_of(app, platform)
+    return [s.env_name(platform.name) for s in platform.app_settings if s.required and not values.get(s.name)]
+
+
+def connect_context(app: web.Application, platform: Any, values: Optional[Mapping[str, str]] = None) -> Any:
+    """What ``platform`` is told while connecting a store described by the form ``values``.
+
+    In demo mode, a store that is the platform's demo store (same :meth:`Platform.store_key_of` as
+    its emulator's demo connection) is reached at the running emulator.
+    """
+    from plugins.integration import ConnectContext
+
+    config = app[API_CONFIG]
+    context = ConnectContext(public_url=config.public_url, settings=dict(app_settings_of(app, platform)), demo=config.demo)
+    override = _demo_emulator_url(app, platform, values, context) if config.demo and values else None
+    if override:
+        context = replace(context, base_url_override=override)
+    return context
+
+
+def _demo_emulator_url(app: web.Application, platform: Any, values: Mapping[str, str], context: Any) -> Optional[str]:
+    from plugins.integration import FieldError
+    from plugins.manager import get_emulators
+
+    spec = get_emulators().get(platform.name)
+    if spec is None:
+        return None
+    url = app[appkeys.SETTINGS].emulator_url(spec.name, spec.default_port)
+    try:
+        draft = platform.connection_from_fields(values, context)
+    except (FieldError, KeyError, ValueError):
+        return None
+    demo = spec.demo_connection(url, "demo")
+    return url if platform.store_key_of(draft) and platform.store_key_of(draft) == platform.store_key_of(demo) else None

@@ -5,8 +5,8 @@ Every ``health_check_interval`` seconds each active or failing store whose next 
 Failure: ``last_error`` (code and a short text; never a secret), ``last_error_at``, and the next
 check backs off exponentially (interval × 2^failures, at most ``health_check_max_backoff``).
 Rejected credentials put the store in status ``error`` and record one ``store_error`` activity
-(on the transition only, so a broken store does not flood the log). Pending wc-auth stores whose
-state expired are deleted.
+(on the transition only, so a broken store does not flood the log). Pending stores (waiting for an
+authorization callback) whose install state expired are deleted.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from bot.services.db import in_db
 from bot.services.keys import API_CONFIG, HEALTH_CHECKER
 from bot.services.metrics import STORE_CONNECTIONS
 from bot.services.platforms import call, connection_for
+from bot.services.install_state import pending_expiry
 from bot.services.store_errors import StoreError, error_values, from_exception
 from bot.core.db.models import StoreIntegration, utcnow
 
@@ -68,8 +69,7 @@ def _expire_pending(session: Session, now: datetime) -> int:
     stores = session.execute(select(StoreIntegration).where(StoreIntegration.status == "pending")).scalars()
     removed = 0
     for store in stores:
-        wc = (store.config or {}).get("wc_auth") or {}
-        expires = _parse(wc.get("expires_at"))
+        expires = pending_expiry(store.config)
         if expires is None or expires < now:
             session.delete(store)
             removed += 1

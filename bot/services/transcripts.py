@@ -1,8 +1,8 @@
 """Shoppers' transcripts in Rasa's tracker store, for privacy requests.
 
 Rasa keeps every conversation's events in the ``events`` table of the tracker store
-(``TRULYBOT_TRACKER_STORE_URL``). Shopify's ``customers/redact`` and ``shop/redact`` webhooks must
-delete them: the merchant API hands the conversations to erase to the redactor registered here.
+(``TRULYBOT_TRACKER_STORE_URL``). A platform's customer-redact and shop-redact notices
+(``StoreNoticeKind``) must delete them: the merchant API hands the conversations to erase to the redactor registered here.
 """
 from __future__ import annotations
 

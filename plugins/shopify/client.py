@@ -11,11 +11,14 @@ from urllib.parse import urlsplit
 from plugins.base import Platform
 from plugins.integration import (
     AppSetting,
+    ConnectContext,
     ConnectFlow,
     ConnectionSchema,
     Field,
     FieldRole,
     FieldType,
+    InstallCallback,
+    InstallGrant,
     WebhookDelivery,
     WebhookOutcome,
     WebhookRegistration,
@@ -23,6 +26,7 @@ from plugins.integration import (
     WebhookSpec,
     WebhookTarget,
 )
+from plugins.shopify import oauth as shopify_oauth
 from plugins.shopify import webhooks as shopify_webhooks
 from plugins.shopify.demo import DEMO_API_KEY, DEMO_API_SECRET
 from plugins.errors import (
@@ -94,9 +98,10 @@ class ShopifyPlatform(Platform):
         flow_labels={ConnectFlow.INSTALL_REDIRECT: "Install the app on my shop"},
     )
     app_settings = (
-        AppSetting("api_key", "Client id of your Shopify app (OAuth installs).", demo_default=DEMO_API_KEY),
+        AppSetting("api_key", "Client id of your Shopify app (OAuth installs).", demo_default=DEMO_API_KEY,
+                   required=True),
         AppSetting("api_secret", "Client secret of your Shopify app (OAuth and webhook HMAC).", secret=True,
-                   demo_default=DEMO_API_SECRET),
+                   demo_default=DEMO_API_SECRET, required=True),
         AppSetting("scopes", "Access scopes the app asks for, comma-separated.", default="read_orders,read_fulfillments"),
         AppSetting("api_base_url", "Send every Shopify call to this base URL instead of https://<shop> "
                    "(emulators; honoured for loopback URLs or in demo mode only)."),
@@ -326,6 +331,21 @@ class ShopifyPlatform(Platform):
     def storefront_snippet(cls, script_url: str, widget_id: str) -> Optional[str]:
         base = script_url.rsplit("/", 1)[0]
         return f'<script src="{base}/api/widget/{cls.name}.js" data-widget-id="{widget_id}" async></script>'
+
+    @classmethod
+    def install_url(cls, values: Mapping[str, str], context: ConnectContext, state: str) -> str:
+        """OAuth: the shop's ``/admin/oauth/authorize`` page for this app (see :mod:`plugins.shopify.oauth`)."""
+        return shopify_oauth.authorize_url(context, values["shop"], state)
+
+    @classmethod
+    def read_install_callback(cls, params: Mapping[str, Any], context: ConnectContext) -> InstallCallback:
+        """OAuth redirect: the query's HMAC under the app secret, its timestamp, the shop domain."""
+        return shopify_oauth.read_callback(params, context)
+
+    @classmethod
+    async def complete_install(cls, params: Mapping[str, Any], context: ConnectContext, http: Any) -> InstallGrant:
+        """OAuth redirect: exchange the code for an offline access token (scopes checked)."""
+        return await shopify_oauth.exchange_code(params, context, http)
 
     async def register_webhooks(self, target: WebhookTarget) -> WebhookRegistration:
         return await shopify_webhooks.register(self, target)

@@ -16,7 +16,9 @@ from plugins.integration import (
     Field,
     FieldRole,
     FieldType,
+    InstallCallback,
     InstallGrant,
+    InstallRefused,
     WebhookDelivery,
     WebhookOutcome,
     WebhookRegistration,
@@ -333,16 +335,32 @@ class WooCommercePlatform(Platform):
         return f"{base}/wc-auth/v1/authorize?{query}"
 
     @classmethod
-    async def complete_install(cls, params: Mapping[str, Any], context: ConnectContext, http: Any) -> InstallGrant:
-        """wc-auth callback body: ``{key_id, user_id (our state), consumer_key, consumer_secret, key_permissions}``."""
+    def read_install_callback(cls, params: Mapping[str, Any], context: ConnectContext) -> InstallCallback:
+        """wc-auth callback body: ``{key_id, user_id (our state), consumer_key, consumer_secret,
+        key_permissions}``; the keys must look like WooCommerce keys (``ck_…``/``cs_…``)."""
         state = params.get("user_id")
-        key, secret = params.get("consumer_key"), params.get("consumer_secret")
-        if not isinstance(state, (str, int)) or isinstance(state, bool):
-            raise StoreAuthError("authorization callback without state", platform=PLATFORM)
-        for name, value, prefix in (("consumer_key", key, "ck_"), ("consumer_secret", secret, "cs_")):
+        if not isinstance(state, (str, int)) or isinstance(state, bool) or not str(state):
+            raise InstallRefused("authorization callback without state", "user_id: is required")
+        for name, prefix in (("consumer_key", "ck_"), ("consumer_secret", "cs_")):
+            value = params.get(name)
             if not isinstance(value, str) or not re.fullmatch(prefix + r"[A-Za-z0-9_]{8,120}", value):
-                raise StoreAuthError(f"authorization callback without a valid {name}", platform=PLATFORM)
-        return InstallGrant(state=str(state), credentials={"consumer_key": key, "consumer_secret": secret})
+                raise InstallRefused(f"authorization callback without a valid {name}", f"{name}: must look like {prefix}…")
+        return InstallCallback(state=str(state))
+
+    @classmethod
+    def read_install_return(cls, params: Mapping[str, str]) -> InstallCallback:
+        """wc-auth sends the merchant back to ``return_url`` with ``success=1|0&user_id=<our state>``."""
+        state = params.get("user_id")
+        if not isinstance(state, str) or not state:
+            raise InstallRefused("return without user_id", "This connection link is invalid.")
+        return InstallCallback(state=state, denied=params.get("success") == "0")
+
+    @classmethod
+    async def complete_install(cls, params: Mapping[str, Any], context: ConnectContext, http: Any) -> InstallGrant:
+        """wc-auth: the store POSTed the new keys; nothing to exchange."""
+        found = cls.read_install_callback(params, context)
+        return InstallGrant(state=found.state, credentials={"consumer_key": params["consumer_key"],
+                                                           "consumer_secret": params["consumer_secret"]})
 
     async def register_webhooks(self, target: WebhookTarget) -> WebhookRegistration:
         return await woo_webhooks.register(self, target)

@@ -99,9 +99,9 @@ def make_api(request, aiohttp_client):
                                           policy=AddressPolicy.for_tests())
         config = app[API_CONFIG]
         config.health_check_enabled = False
-        config.shopify_api_key = SHOPIFY_KEY
-        config.shopify_api_secret = SHOPIFY_SECRET
         config.app_settings.setdefault("shopify", {}).update(api_key=SHOPIFY_KEY, api_secret=SHOPIFY_SECRET)
+        for platform, values in config_overrides.pop("app_settings", {}).items():  # merged per platform
+            config.app_settings.setdefault(platform, {}).update(values)
         for key, value in config_overrides.items():
             setattr(config, key, value)
         if app_setup is not None:

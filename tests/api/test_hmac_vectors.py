@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.api.shopify_oauth import fresh_timestamp, query_hmac, signed_message, verify_query_hmac, verify_webhook_hmac
+from plugins.shopify.oauth import fresh_timestamp, query_hmac, signed_message, verify_query_hmac, verify_webhook_hmac
 from plugins.woocommerce.webhooks import signature as woo_signature
 
 DATA = json.loads((Path(__file__).parent / "data" / "hmac_vectors.json").read_text())

@@ -266,18 +266,24 @@ def test_api_config_from_settings(tmp_path):
 
     demo = load_settings({"TRULYBOT_DATA_DIR": str(tmp_path), "TRULYBOT_SHOPIFY_API_BASE_URL": "http://127.0.0.1:8102/"})
     config = load_api_config(demo)
-    assert config.shopify_configured and config.shopify_api_base_url == "http://127.0.0.1:8102"
+    shop = config.app_settings["shopify"]  # the plugin's app settings, read from TRULYBOT_SHOPIFY_*
+    assert shop["api_key"] and shop["api_secret"] and shop["api_base_url"] == "http://127.0.0.1:8102/"
     assert config.allow_http_loopback is True
     production = {"TRULYBOT_DATA_DIR": str(tmp_path), "TRULYBOT_MODE": "production",
                   "TRULYBOT_CHANNEL_SECRET": "c" * 40, "TRULYBOT_SESSION_SECRET": "s" * 40}
     config = load_api_config(load_settings({**production, "TRULYBOT_SHOPIFY_API_BASE_URL": "https://evil.example"}))
-    assert config.shopify_api_base_url is None and not config.shopify_configured and config.allow_http_loopback is False
+    shop = config.app_settings["shopify"]
+    assert not shop["api_key"] and not shop["api_secret"] and config.allow_http_loopback is False
+    from plugins.shopify.oauth import usable_api_base_url
+
+    assert usable_api_base_url(shop["api_base_url"], demo=False) is None  # not a loopback emulator: ignored
     assert config.health_check_interval == 300
     with pytest.raises(SettingsError, match="TRULYBOT_HEALTH_CHECK_INTERVAL"):
         load_settings({**production, "TRULYBOT_HEALTH_CHECK_INTERVAL": "nonsense"})
     config = load_api_config(load_settings({**production, "TRULYBOT_SHOPIFY_API_KEY": "k", "TRULYBOT_SHOPIFY_API_SECRET": "s",
                                             "TRULYBOT_HEALTH_CHECK_INTERVAL": "5"}))
-    assert config.shopify_configured and config.health_check_interval == 5
+    assert config.app_settings["shopify"]["api_key"] == "k" and config.app_settings["shopify"]["api_secret"] == "s"
+    assert config.health_check_interval == 5
 
 
 async def test_production_refuses_plain_http_and_loopback_stores(env, make_api):

@@ -37,7 +37,7 @@ async def test_woocommerce_connect_widget_activities_health_on_postgres(pg_env, 
 
 async def test_shopify_install_and_shop_redact_on_postgres(pg_env, make_api, shop):
     env = pg_env
-    client, pushes = await api_with_push(make_api, shopify_api_base_url=shop.url)
+    client, pushes = await api_with_push(make_api, app_settings={"shopify": {"api_base_url": shop.url}})
     merchant, store = await installed(env, client, shop)
     lookup(env, merchant.id, store.id, "1001", "conv-a")
     await fire_shopify(shop, topic="orders/updated", order_id="1001", webhook_id="pg-1")

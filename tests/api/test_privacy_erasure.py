@@ -29,7 +29,7 @@ def _listing(env, merchant_id, store_id, conversation, outcome="listed"):
 
 
 async def test_customer_redact_reaches_conversations_without_an_order_number(env, make_api, shop):
-    client, _ = await api_with_push(make_api, shopify_api_base_url=shop.url)
+    client, _ = await api_with_push(make_api, app_settings={"shopify": {"api_base_url": shop.url}})
     merchant, store = await installed(env, client, shop)
     url = str(client.make_url("/api/webhooks/shopify"))
     lookup(env, merchant.id, store.id, "450789469", "conv-order")
@@ -59,7 +59,7 @@ async def test_customer_redact_reaches_conversations_without_an_order_number(env
 
 
 async def test_data_request_exports_conversations_found_by_email(env, make_api, shop):
-    client, _ = await api_with_push(make_api, shopify_api_base_url=shop.url)
+    client, _ = await api_with_push(make_api, app_settings={"shopify": {"api_base_url": shop.url}})
     merchant, store = await installed(env, client, shop)
     url = str(client.make_url("/api/webhooks/shopify"))
     _listing(env, merchant.id, store.id, "conv-list")

@@ -15,7 +15,7 @@ from tests.api.test_wc_auth import browser_get
 
 async def test_no_plaintext_secret_in_database_or_logs(env, make_api, woo, shop, caplog):
     caplog.set_level(logging.DEBUG)
-    client = await make_api(shopify_api_base_url=shop.url)
+    client = await make_api(app_settings={"shopify": {"api_base_url": shop.url}})
     merchant = env.merchant(email="owner@merchant.example")
     secrets = {merchant.token, woo.key, woo.secret, SHOPIFY_SECRET}
     # WooCommerce with keys

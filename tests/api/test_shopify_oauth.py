@@ -8,9 +8,16 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.api.shopify_oauth import COOKIE_NAME, query_hmac, sign_state
 from bot.core.db.models import StoreIntegration
+from bot.services import install_state
+from plugins.shopify.oauth import query_hmac
 from tests.api.conftest import SHOPIFY_SECRET
+
+COOKIE_NAME = install_state.cookie_name("shopify")
+
+
+def sign_state(secret, payload):
+    return install_state.sign_state(secret, "shopify", payload)
 
 
 async def start(client, merchant, shop_domain):
@@ -40,7 +47,7 @@ def resign(params, secret=SHOPIFY_SECRET):
 
 
 async def test_full_oauth_flow_stores_token_encrypted_and_registers_webhooks(env, make_api, shop):
-    client = await make_api(shopify_api_base_url=shop.url)
+    client = await make_api(app_settings={"shopify": {"api_base_url": shop.url}})
     merchant = env.merchant()
     install_url = await start(client, merchant, shop.domain)
     query = dict(parse_qsl(urlsplit(install_url).query))
@@ -75,7 +82,7 @@ async def test_full_oauth_flow_stores_token_encrypted_and_registers_webhooks(env
 
 
 async def test_replayed_state_with_a_fresh_cookie_is_refused(env, make_api, shop):
-    client = await make_api(shopify_api_base_url=shop.url)
+    client = await make_api(app_settings={"shopify": {"api_base_url": shop.url}})
     merchant = env.merchant()
     install_url = await start(client, merchant, shop.domain)
     cookie = client.session.cookie_jar.filter_cookies(client.make_url("/api/integrations/shopify/callback"))[COOKIE_NAME].value
@@ -90,7 +97,7 @@ async def test_replayed_state_with_a_fresh_cookie_is_refused(env, make_api, shop
 @pytest.mark.parametrize("case", ["bad_hmac", "no_hmac", "stale", "future", "no_timestamp", "forged_state", "no_cookie",
                                   "forged_cookie", "expired_cookie", "foreign_shop", "invalid_shop", "bad_code", "duplicate_param"])
 async def test_callback_refusals(env, make_api, shop, case):
-    client = await make_api(shopify_api_base_url=shop.url)
+    client = await make_api(app_settings={"shopify": {"api_base_url": shop.url}})
     merchant = env.merchant()
     install_url = await start(client, merchant, shop.domain)
     callback = await authorize(install_url)
@@ -161,7 +168,7 @@ async def test_connect_rejects_bad_shop_domains(env, make_api, shop_domain):
 
 
 async def test_shop_of_another_merchant_cannot_be_taken(env, make_api, shop):
-    client = await make_api(shopify_api_base_url=shop.url)
+    client = await make_api(app_settings={"shopify": {"api_base_url": shop.url}})
     owner, other = env.merchant("Owner"), env.merchant("Other")
     callback = await authorize(await start(client, owner, shop.domain))
     assert (await client.get(path_of(callback))).status == 200
@@ -170,7 +177,7 @@ async def test_shop_of_another_merchant_cannot_be_taken(env, make_api, shop):
 
 
 async def test_install_started_from_the_dashboard_returns_there(env, make_api, shop):
-    client = await make_api(shopify_api_base_url=shop.url)
+    client = await make_api(app_settings={"shopify": {"api_base_url": shop.url}})
     merchant = env.merchant()
     resp = await client.post("/api/integrations/shopify/connect", headers=merchant.headers,
                              json={"shop": shop.domain, "return_to": "/dashboard/stores"})
@@ -182,7 +189,7 @@ async def test_install_started_from_the_dashboard_returns_there(env, make_api, s
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example", "/api/integrations", "/dashboard/../x"])
 async def test_return_to_only_accepts_dashboard_pages(env, make_api, shop, target):
-    client = await make_api(shopify_api_base_url=shop.url)
+    client = await make_api(app_settings={"shopify": {"api_base_url": shop.url}})
     resp = await client.post("/api/integrations/shopify/connect", headers=env.merchant().headers,
                              json={"shop": shop.domain, "return_to": target})
     assert resp.status == 422

@@ -83,7 +83,7 @@ async def test_callback_with_expired_state_is_refused(env, make_api, woo):
 
     def expire(session):
         store = session.get(StoreIntegration, started["store"]["id"])
-        store.config = {**store.config, "wc_auth": {**store.config["wc_auth"], "expires_at": (utcnow() - timedelta(seconds=1)).isoformat()}}
+        store.config = {**store.config, "install": {**store.config["install"], "expires_at": (utcnow() - timedelta(seconds=1)).isoformat()}}
 
     env.query(expire)
     resp = await client.post("/api/integrations/woocommerce/callback", json={

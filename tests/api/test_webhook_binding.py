@@ -15,7 +15,7 @@ def _at(delta: timedelta) -> str:
 
 
 async def test_store_endpoint_refuses_a_delivery_naming_another_shop(env, make_api, shop):
-    client, pushes = await api_with_push(make_api, shopify_api_base_url=shop.url)
+    client, pushes = await api_with_push(make_api, app_settings={"shopify": {"api_base_url": shop.url}})
     _, store = await installed(env, client, shop)
     body = b'{"name": "#1001", "updated_at": "2030-01-01T00:00:00Z"}'
     url = f"/api/webhooks/shopify/{store.widget_id}"
@@ -26,7 +26,7 @@ async def test_store_endpoint_refuses_a_delivery_naming_another_shop(env, make_a
 
 
 async def test_body_shop_must_agree_with_the_header(env, make_api, shop):
-    client, _ = await api_with_push(make_api, shopify_api_base_url=shop.url)
+    client, _ = await api_with_push(make_api, app_settings={"shopify": {"api_base_url": shop.url}})
     await installed(env, client, shop)
     body = json.dumps({"shop_domain": "victim.myshopify.com", "customer": {"email": "a@b.example"}}).encode()
     resp = await client.post("/api/webhooks/shopify", data=body, headers=shopify_headers(body, topic="customers/redact"))
@@ -34,7 +34,7 @@ async def test_body_shop_must_agree_with_the_header(env, make_api, shop):
 
 
 async def test_stale_deliveries_are_refused_fresh_ones_accepted(env, make_api, shop):
-    client, _ = await api_with_push(make_api, shopify_api_base_url=shop.url)
+    client, _ = await api_with_push(make_api, app_settings={"shopify": {"api_base_url": shop.url}})
     _, store = await installed(env, client, shop)
     body = b'{"name": "#1001"}'
     url = f"/api/webhooks/shopify/{store.widget_id}"
@@ -46,7 +46,7 @@ async def test_stale_deliveries_are_refused_fresh_ones_accepted(env, make_api, s
 
 
 async def test_duplicates_are_recognised_per_store_and_across_endpoints(env, make_api, shop):
-    client, _ = await api_with_push(make_api, shopify_api_base_url=shop.url)
+    client, _ = await api_with_push(make_api, app_settings={"shopify": {"api_base_url": shop.url}})
     _, store = await installed(env, client, shop)
     body = b'{"name": "#1001"}'
     headers = shopify_headers(body, webhook_id="same-id")
@@ -56,7 +56,7 @@ async def test_duplicates_are_recognised_per_store_and_across_endpoints(env, mak
 
 
 async def test_disconnect_deregisters_the_webhooks_at_the_store(env, make_api, shop):
-    client, _ = await api_with_push(make_api, shopify_api_base_url=shop.url)
+    client, _ = await api_with_push(make_api, app_settings={"shopify": {"api_base_url": shop.url}})
     merchant, store = await installed(env, client, shop)
     assert len(shop.app[SUBSCRIPTIONS_KEY]) == 4
     resp = await client.post("/api/integrations/shopify/disconnect", headers=merchant.headers, json={"id": store.id})

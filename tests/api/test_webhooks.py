@@ -60,7 +60,7 @@ async def fire_shopify(shop, **body):
 # --- Shopify ------------------------------------------------------------------------------------------
 
 async def test_shopify_order_update_is_pushed_to_conversations_that_looked_it_up(env, make_api, shop):
-    client, pushes = await api_with_push(make_api, shopify_api_base_url=shop.url)
+    client, pushes = await api_with_push(make_api, app_settings={"shopify": {"api_base_url": shop.url}})
     merchant, store = await installed(env, client, shop)
     lookup(env, merchant.id, store.id, "1001", "conv-a")
     lookup(env, merchant.id, store.id, "1001", "conv-b", outcome="mismatch")  # failed verification: no push
@@ -81,7 +81,7 @@ async def test_shopify_order_update_is_pushed_to_conversations_that_looked_it_up
 
 
 async def test_shopify_webhook_forged_and_malformed(env, make_api, shop):
-    client, pushes = await api_with_push(make_api, shopify_api_base_url=shop.url)
+    client, pushes = await api_with_push(make_api, app_settings={"shopify": {"api_base_url": shop.url}})
     merchant, store = await installed(env, client, shop)
     deliveries = await fire_shopify(shop, topic="orders/updated", order_id="1001", hmac="AAAA" + "=" * 40)
     assert [d["status"] for d in deliveries] == [401]
@@ -107,7 +107,7 @@ async def test_shopify_webhook_forged_and_malformed(env, make_api, shop):
 
 
 async def test_shopify_out_of_order_updates_are_not_pushed_twice(env, make_api, shop):
-    client, pushes = await api_with_push(make_api, shopify_api_base_url=shop.url)
+    client, pushes = await api_with_push(make_api, app_settings={"shopify": {"api_base_url": shop.url}})
     merchant, store = await installed(env, client, shop)
     lookup(env, merchant.id, store.id, "1001", "conv-a")
     newer = {"name": "#1001", "updated_at": "2026-11-24T10:00:00Z", "fulfillment_status": "fulfilled",
@@ -126,7 +126,7 @@ async def test_shopify_out_of_order_updates_are_not_pushed_twice(env, make_api, 
 
 
 async def test_app_uninstalled_disables_the_store_and_drops_the_token(env, make_api, shop):
-    client, _ = await api_with_push(make_api, shopify_api_base_url=shop.url)
+    client, _ = await api_with_push(make_api, app_settings={"shopify": {"api_base_url": shop.url}})
     merchant, store = await installed(env, client, shop)
     await fire_shopify(shop, topic="app/uninstalled", payload={"id": 1, "domain": shop.domain}, webhook_id="u")
     await drain(env)
@@ -135,7 +135,7 @@ async def test_app_uninstalled_disables_the_store_and_drops_the_token(env, make_
 
 
 async def test_privacy_webhooks(env, make_api, shop):
-    client, _ = await api_with_push(make_api, shopify_api_base_url=shop.url)
+    client, _ = await api_with_push(make_api, app_settings={"shopify": {"api_base_url": shop.url}})
     merchant, store = await installed(env, client, shop)
     url = str(client.make_url("/api/webhooks/shopify"))
     lookup(env, merchant.id, store.id, "450789469", "conv-x")
@@ -168,7 +168,7 @@ async def test_privacy_webhooks(env, make_api, shop):
 
 
 async def test_shop_redact_leaves_no_row_of_that_shop(env, make_api, shop, woo):
-    client, _ = await api_with_push(make_api, shopify_api_base_url=shop.url)
+    client, _ = await api_with_push(make_api, app_settings={"shopify": {"api_base_url": shop.url}})
     merchant, store = await installed(env, client, shop)
     woo_store = await (await client.post("/api/integrations/woocommerce/connect", headers=merchant.headers, json={
         "store_url": woo.url, "consumer_key": woo.key, "consumer_secret": woo.secret})).json()

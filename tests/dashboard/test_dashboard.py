@@ -381,7 +381,7 @@ async def test_wc_auth_button_redirects_to_the_store_approval(dash, env, woo):
 
 
 async def test_shopify_install_button_runs_the_apis_oauth_flow(dash, env, make_api, shop):
-    env.app[__import__("bot.services.keys", fromlist=["API_CONFIG"]).API_CONFIG].shopify_api_base_url = shop.url
+    env.app[__import__("bot.services.keys", fromlist=["API_CONFIG"]).API_CONFIG].app_settings["shopify"]["api_base_url"] = shop.url
     resp = await dash.post("/dashboard/stores/shopify", {"shop": shop.domain}, form_id="s1")
     assert resp.status == 303, await resp.text()
     install = resp.headers["Location"]

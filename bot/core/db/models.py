@@ -199,6 +199,19 @@ class LookupAttempt(Base):
     __table_args__ = (Index("ix_lookup_attempts_lookup", "store_id", "scope", "subject", "created_at"),)
 
 
+class InstallNonce(Base):
+    """A consumed install state (hashed): an install callback is accepted once, on any replica.
+
+    Rows expire with their state and are pruned when new states are consumed.
+    """
+
+    __tablename__ = "install_nonces"
+
+    nonce_hash = Column(String(64), primary_key=True)
+    platform = Column(String(PLATFORM_NAME_LENGTH), nullable=False)
+    expires_at = Column(DateTime(timezone=True), nullable=False, index=True)
+
+
 class Handoff(Base):
     """A conversation handed to the store's team: its state, who has it, and when things happened.
 
