@@ -154,16 +154,22 @@ def get_platform(name: str, pm: Optional[pluggy.PluginManager] = None) -> Type[P
 
 
 def get_emulators(pm: Optional[pluggy.PluginManager] = None) -> Dict[str, "EmulatorSpec"]:
-    """``{platform name: EmulatorSpec}`` from every ``register_emulators`` implementation."""
+    """``{platform name: EmulatorSpec}`` from every ``register_emulators`` implementation.
+
+    Names are in plugin registration order (built-in platforms first, in :data:`DEFAULT_PLUGINS`
+    order); for a name registered twice the first call wins (third-party before built-in).
+    """
     from plugins.emulation.spec import EmulatorSpec
 
     pm = pm or get_plugin_manager()
+    specs = _collect(pm.hook.register_emulators)  # pluggy calls the latest registered plugin first
     emulators: Dict[str, EmulatorSpec] = {}
-    for spec in _collect(pm.hook.register_emulators):
+    for spec in specs:
         if not isinstance(spec, EmulatorSpec):
             raise TypeError(f"register_emulators expects EmulatorSpec objects, got {spec!r}")
         emulators.setdefault(spec.name, spec)
-    return emulators
+    order = list(dict.fromkeys(spec.name for spec in reversed(specs)))  # type: ignore[attr-defined]
+    return {name: emulators[name] for name in order}
 
 
 def get_carriers(pm: Optional[pluggy.PluginManager] = None) -> Dict[str, "Carrier"]:

@@ -159,10 +159,11 @@ class Settings:
         return value or None
 
     def emulator_port(self, platform: str, default: int) -> int:
-        """Port of a demo store emulator: ``TRULYBOT_<PLATFORM>_EMULATOR_PORT``, else ``default``
-        (the plugin's :class:`~plugins.emulation.spec.EmulatorSpec` port)."""
-        value = self.platform_value(emulator_port_variable(platform))
-        return int(value) if value else default
+        """Port of a demo store emulator: ``TRULYBOT_<PLATFORM>_EMULATOR_PORT`` (these settings, else
+        the process environment), else ``default`` (the plugin's ``EmulatorSpec`` port)."""
+        name = emulator_port_variable(platform)
+        value = self.platform_value(name)
+        return int(value) if value else _Reader(os.environ).port(name, default)
 
     def emulator_url(self, platform: str, default_port: int = 0) -> str:
         """Base URL of a demo store emulator on loopback."""

@@ -118,8 +118,9 @@ def build_children(settings: Settings, model_path: Path, project: Path, emulator
 
         for emulator in demo_emulators():
             port = settings.emulator_port(emulator.name, emulator.default_port)
-            orders = os.environ.get(emulator.orders_env) if emulator.orders_env else None
-            variable = f"TRULYBOT_{emulator.name.upper()}_EMULATOR_PORT"
+            orders = (settings.platform_value(emulator.orders_env) or os.environ.get(emulator.orders_env)
+                      if emulator.orders_env else None)
+            variable = emulator.port_env
             specs.append(ChildSpec(f"{emulator.name}-emulator", emulator.argv(py, port=port, orders=orders),
                                    f"http://127.0.0.1:{port}{emulator.health_path}", port, variable))
     specs.append(
