@@ -102,7 +102,7 @@ class ShopifyPlatform(Platform):
                    required=True),
         AppSetting("api_secret", "Client secret of your Shopify app (OAuth and webhook HMAC).", secret=True,
                    demo_default=DEMO_API_SECRET, required=True),
-        AppSetting("scopes", "Access scopes the app asks for, comma-separated.", default="read_orders,read_fulfillments"),
+        AppSetting("scopes", "Access scopes the app asks for, comma-separated.", default=",".join(shopify_oauth.DEFAULT_SCOPES)),
         AppSetting("api_base_url", "Send every Shopify call to this base URL instead of https://<shop> "
                    "(emulators; honoured for loopback URLs or in demo mode only)."),
     )

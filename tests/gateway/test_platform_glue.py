@@ -47,11 +47,13 @@ def test_shopify_block_reads_only_its_settings():
 
 def test_shopify_app_toml_matches_the_merchant_api():
     tomli = pytest.importorskip("tomli")
-    from bot.services.config import SHOPIFY_SCOPES
-    from plugins.shopify.client import DEFAULT_API_VERSION
+    from plugins.shopify.client import DEFAULT_API_VERSION, ShopifyPlatform
+    from plugins.shopify.oauth import DEFAULT_SCOPES
 
     app = tomli.loads((PROJECT / "shopify.app.toml").read_text())
-    assert app["access_scopes"]["scopes"].split(",") == list(SHOPIFY_SCOPES)
+    assert app["access_scopes"]["scopes"].split(",") == list(DEFAULT_SCOPES)
+    [scopes] = [s for s in ShopifyPlatform.app_settings if s.name == "scopes"]
+    assert scopes.default == ",".join(DEFAULT_SCOPES)
     assert app["webhooks"]["api_version"] == DEFAULT_API_VERSION
     assert [u.split("/", 3)[3] for u in app["auth"]["redirect_urls"]] == ["api/integrations/shopify/callback"]
     [privacy] = app["webhooks"]["subscriptions"]
