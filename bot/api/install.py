@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import hmac
 import html
+import json
 import logging
 import secrets
 import time
@@ -49,7 +50,7 @@ from bot.api.integrations import (
 )
 from bot.api.registry import Param, route
 from bot.api.stores import default_widget, invalidate_widget_cache, store_dict
-from bot.api.validation import read_json, safe_return_to, validation_error
+from bot.api.validation import check, read_json, safe_return_to, validation_error
 from bot.core.db.models import StoreIntegration, new_widget_id, utcnow
 from bot.services import activity
 from bot.services import install_state as state
@@ -200,8 +201,6 @@ async def _start(request: web.Request, me: MerchantIdentity, body: Mapping[str, 
     if flow is ConnectFlow.AUTHORIZATION_CALLBACK:
         resp = await _start_authorization(request, me, cls, values, body)
         if redirect:
-            import json
-
             return web.Response(status=302, headers={"Location": json.loads(resp.text or "{}")["authorize_url"]})
         return resp
     answer, cookie = await _start_redirect(request, me, cls, values, body)
@@ -228,7 +227,7 @@ async def start_install_redirect(request: web.Request, me: MerchantIdentity) -> 
     """The query carries the platform's fields (and ``method``, ``display_name``, ``return_to``)."""
     if len(request.query_string) > MAX_QUERY or len(set(request.query.keys())) != len(request.query):
         raise validation_error("query: too long or a parameter is repeated", "query")
-    return await _start(request, me, dict(request.query), redirect=True)
+    return await _start(request, me, check(CONNECT_SCHEMA, dict(request.query)), redirect=True)
 
 
 def install_aware_connect(handler: Any) -> Any:
