@@ -30,7 +30,8 @@ import json
 import logging
 import secrets
 import time
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from sqlalchemy import select
@@ -177,7 +178,7 @@ async def _start_authorization(request: web.Request, me: MerchantIdentity, cls: 
         raise validation_error(f"{exc.field}: {exc.message}", exc.field) from None
     nonce = secrets.token_urlsafe(32)
     pending = state.new_pending(nonce, ttl, body.get("return_to"))
-    name = body.get("display_name") or draft.shop_domain or (draft.base_url.split("://")[-1].split("/")[0]) or cls.display_name
+    name = body.get("display_name") or draft.shop_domain or urlsplit(draft.base_url).hostname or cls.display_name
 
     def save(session: Session) -> Dict[str, Any]:
         store = _save_new_store_with_widget(
