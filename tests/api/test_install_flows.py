@@ -249,3 +249,25 @@ async def test_a_pending_install_kept_under_another_key_is_still_completed(env, 
     assert status == 302
     row = env.query(lambda s: s.get(StoreIntegration, started["store"]["id"]))
     assert row.status == "active" and row.config["older"]["used"]
+
+
+async def test_in_demo_mode_the_demo_shop_is_reached_at_its_emulator(env, make_api):
+    from bot import appkeys
+    from bot.services.platforms import connect_context
+    from plugins.shopify.demo import DEMO_SHOP_DOMAIN
+
+    client = await make_api()
+    app = client.app
+    shopify = get_platform("shopify")
+    settings = app[appkeys.SETTINGS]
+    assert settings.demo
+    emulator = settings.emulator_url("shopify", 8102)
+    assert connect_context(app, shopify, {"shop": DEMO_SHOP_DOMAIN}).base_url_override == emulator
+    assert connect_context(app, shopify, {"shop": "someone.myshopify.com"}).base_url_override is None
+    assert connect_context(app, shopify).base_url_override is None
+    url = shopify.install_url({"shop": DEMO_SHOP_DOMAIN}, connect_context(app, shopify, {"shop": DEMO_SHOP_DOMAIN}), "n")
+    assert url.startswith(emulator + "/admin/oauth/authorize?") and f"shop={DEMO_SHOP_DOMAIN}" in url
+    from bot.services.keys import API_CONFIG
+
+    app[API_CONFIG].demo = False
+    assert connect_context(app, shopify, {"shop": DEMO_SHOP_DOMAIN}).base_url_override is None
