@@ -56,6 +56,7 @@ class Shopper:
         self.session: Optional[str] = None
         self.conversation_id: Optional[str] = None
         self.history: List[Dict[str, Any]] = []
+        self.history_complete = True
         self.answered: List[str] = []     # texts the shopper saw answered, in order
         self.frames_by_id: Dict[str, int] = {}
         self.reconnects = 0
@@ -71,6 +72,7 @@ class Shopper:
         assert welcome["type"] == "welcome", welcome
         self.session, self.conversation_id = welcome["session"], welcome["conversation_id"]
         self.history = welcome.get("history") or []
+        self.history_complete = welcome.get("history_complete") is not False
         return welcome
 
     async def _next(self, timeout: float = 30) -> Dict[str, Any]:
@@ -121,8 +123,8 @@ class Shopper:
                     self.reconnects += 1
                 except (ConnectionError, aiohttp.ClientError, asyncio.TimeoutError, AssertionError):
                     continue
-                if self.history or not self.answered:
-                    break  # an empty history after answered turns means Rasa was busy: ask again
+                if self.history_complete:
+                    break  # otherwise Rasa could not give the history in time (busy or locked): ask again
             if self._answered_since(sent_at):
                 self.answered.append(text)
                 return

@@ -222,6 +222,7 @@ class Connection:
         locale = frame.get("locale")
         self.locale = locale if isinstance(locale, str) and LOCALE.match(locale) else store.locale
         history: List[Dict[str, Any]] = []
+        history_complete = True
         if token:
             try:
                 session = self.gw.signer.verify(token, store.id, store.widget_id)
@@ -230,7 +231,8 @@ class Connection:
                 await self.send(_error("session_expired", message + "; send hello with session null to start a new one"))
                 return
             conversation_id, self.issued_at, self.resumed = session.conversation_id, session.issued_at, True
-            history = await self.history(conversation_id)
+            loaded = await self.history(conversation_id)
+            history, history_complete = (loaded, True) if loaded is not None else ([], False)
         else:
             exhausted = await self.gw.new_sessions.allow(address_group(self.address), store.id)
             if exhausted is not None:
@@ -250,12 +252,14 @@ class Connection:
         token = self.gw.signer.issue(store.id, store.widget_id, conversation_id, issued_at=self.issued_at)
         self.worker = asyncio.create_task(self.work())
         welcome = {"type": "welcome", "session": token, "conversation_id": conversation_id,
-                   "resumed": self.resumed, "history": history}
+                   "resumed": self.resumed, "history": history, "history_complete": history_complete}
         if self.conversation.handoff is not None:
             welcome["handoff"] = live_handoff.state_frame(self.conversation.handoff)
         await self.send(welcome)
 
-    async def history(self, conversation_id: str) -> List[Dict[str, Any]]:
+    async def history(self, conversation_id: str) -> Optional[List[Dict[str, Any]]]:
+        """The resumed conversation's recent messages for the welcome frame; None when Rasa could not
+        give them in time (the welcome then says ``history_complete: false``)."""
         try:
             events = await asyncio.wait_for(
                 self.gw.rasa().history(conversation_id, self.gw.limits.history_limit),
@@ -263,7 +267,7 @@ class Connection:
             )
         except (RasaUnavailable, asyncio.TimeoutError) as exc:
             logger.warning("history unavailable for a resumed session: %s", exc or exc.__class__.__name__)
-            return []
+            return None
         out = []
         for event in events:
             role = event.get("role")

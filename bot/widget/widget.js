@@ -333,6 +333,7 @@
           else addBot(h, h.timestamp, null, h.role === "agent" ? (h.agent && h.agent.name) || "Team" : null);
         });
         if ((f.history || []).length) disableOld();
+        if (f.resumed && f.history_complete === false) addNote("Earlier messages could not be loaded right now.");
       }
       handoff(f.handoff);
       flush();

@@ -89,6 +89,7 @@ async def test_resumed_session_keeps_the_conversation_and_gets_history(client, f
     assert again["type"] == "welcome" and again["resumed"] is True
     assert again["conversation_id"] == welcome["conversation_id"]
     assert [(h["role"], h["text"]) for h in again["history"]] == [("user", "hi there"), ("bot", "echo: hi there")]
+    assert again["history_complete"] is True
     await second.ask("again")
     assert fake_rasa.calls[-1]["sender"] == welcome["conversation_id"]
     for _ in range(2):  # back-to-back resumes sign identical history requests but for a nonce
@@ -105,6 +106,11 @@ async def test_resume_works_when_history_is_unavailable(client, fake_rasa):
     sock = await WidgetSocket.connect(client)
     again = await sock.hello(session=welcome["session"])
     assert again["type"] == "welcome" and again["history"] == [] and again["resumed"] is True
+    # an empty list would read as "nothing was said": the frame says the history is missing
+    assert again["history_complete"] is False
+    fake_rasa.down = False
+    sock = await WidgetSocket.connect(client)
+    assert (await sock.hello(session=welcome["session"]))["history_complete"] is True
 
 
 def _forge(token: str) -> str:
