@@ -37,6 +37,13 @@ class Scenario:
 
 
 S = Step
+
+# Failed lookups are counted per order number, and a number with 5 failures in an hour is locked for
+# everyone (actions/attempts.py). Real shoppers who get their details wrong are spread over many
+# orders, so each wrong-email conversation draws its number from 5,000 numbers the demo store does
+# not have (the reply is the same "couldn't find" as for a wrong email on a real order); sending
+# one seeded order number from every conversation would only measure that lock.
+MISTYPED_NUMBERS: Tuple[str, ...] = tuple(str(n) for n in range(30000, 35000))
 SHOPPER_MIX: Tuple[Scenario, ...] = (
     Scenario("track-woocommerce", "demo-woocommerce", 3, (
         S("hi"), S("where is my order?", expect="asks_number"), S("1002", expect="asks_email"),
@@ -47,7 +54,8 @@ SHOPPER_MIX: Tuple[Scenario, ...] = (
         S("noah.wilson@example.com", "lookup", "card"), S("has it shipped yet?", "lookup", "card"),
         S("thank you", "utter"), S("goodbye", "utter"))),
     Scenario("wrong-email", "demo-woocommerce", 2, (
-        S("hey"), S("where's my package", expect="asks_number"), S("1001", expect="asks_email"),
+        S("hey"), S("where's my package", expect="asks_number"),
+        S(MISTYPED_NUMBERS[0], expect="asks_email", paraphrases=MISTYPED_NUMBERS[1:]),
         S("wrong.person@example.com", "lookup", "not_found"), S("bye", "utter"))),
     Scenario("cancel-request", "demo-woocommerce", 1, (
         S("hi"), S("i want to cancel my order"), S("1001", expect="asks_email"),
