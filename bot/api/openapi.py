@@ -36,6 +36,10 @@ COMPONENTS: Dict[str, Any] = {
     "Deleted": {"type": "object", "properties": {"deleted": {"type": "integer"}, "store": {"$ref": "#/components/schemas/Store"}}},
     "WcAuthStart": {"type": "object", "properties": {"authorize_url": {"type": "string"}, "expires_at": {"type": "string"},
                                                      "store": {"$ref": "#/components/schemas/Store"}}},
+    "PlatformList": {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {
+        "name": {"type": "string"}, "display_name": {"type": "string"}, "webhooks": {"type": "boolean"},
+        "connection": {"type": "object", "description": "fields (name, label, type, role, secret, required, help, "
+                       "pattern, pattern_hint, choices, ...), flows, flow_fields, flow_labels"}}}}}},
     "ShopifyInstall": {"type": "object", "properties": {"install_url": {"type": "string"}, "expires_at": {"type": "integer"},
                                                         "shop": {"type": "string"}}},
     "Ok": {"type": "object", "properties": {"status": {"type": "string"}}},
