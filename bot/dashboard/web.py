@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.api.auth import MerchantIdentity, require_owner
 from bot.services.db import in_db
-from bot.api.errors import ApiError
+from bot.services.errors import ApiError
 from bot.dashboard import queries, session as sess, words
 
 logger = logging.getLogger(__name__)

@@ -118,7 +118,7 @@ def store_error_phrase(platform: str, code: Optional[str], detail: Optional[str]
 
 
 def store_health(store: Dict[str, Any]) -> Dict[str, str]:
-    """``{"level": ok|warn|bad|off, "text": ...}`` for one store of :func:`bot.api.stores.store_dict`."""
+    """``{"level": ok|warn|bad|off, "text": ...}`` for one store of :func:`bot.services.stores.store_dict`."""
     health = store.get("health") or {}
     platform = store.get("platform", "")
     name = platform_name(platform)

@@ -43,7 +43,7 @@ from bot.services.platforms import call, connection, connection_for, map_platfor
 from bot.services.store_errors import DETAILS, StoreError, error_values
 from bot.services.stores import default_widget, invalidate_widget_cache, owned_store, store_dict
 from bot.services.validation import safe_return_to, store_base_url
-from plugins.integration import ConnectContext, ConnectFlow, FieldError, FieldType
+from plugins.integration import ConnectContext, ConnectFlow, FieldError, FieldRole, FieldType
 
 logger = logging.getLogger(__name__)
 
@@ -105,11 +105,26 @@ def _default_name(url: str) -> str:
     return (urlsplit(url).hostname or url)[:200]
 
 
+def demo_emulator_url(app: web.Application, cls: Any) -> Optional[str]:
+    """In demo mode, the URL of ``cls``'s own emulator (``register_emulators``) when its stores are
+    not addressed by a URL the merchant types (no ``BASE_URL`` field): every store call of a store
+    connected then goes to the emulator, as the demo store's do. Otherwise ``None``."""
+    from plugins.manager import get_emulators
+
+    if not app[API_CONFIG].demo or any(f.role is FieldRole.BASE_URL for f in cls.connection_schema.fields):
+        return None
+    spec = get_emulators().get(cls.name)
+    if spec is None:
+        return None
+    return app[appkeys.SETTINGS].emulator_url(spec.name, spec.default_port)
+
+
 def context(app: web.Application, cls: Any) -> ConnectContext:
-    """What the product tells ``cls`` while connecting (public URL, its app settings, demo mode)."""
+    """What the product tells ``cls`` while connecting (public URL, its app settings, demo mode and,
+    in demo mode, its emulator: :func:`demo_emulator_url`)."""
     config = app[API_CONFIG]
     return ConnectContext(public_url=config.public_url, settings=dict(config.app_settings.get(cls.name) or {}),
-                          demo=config.demo)
+                          demo=config.demo, base_url_override=demo_emulator_url(app, cls))
 
 
 def field_invalid(exc: FieldError) -> FieldInvalid:
@@ -588,5 +603,5 @@ async def search_orders(app: web.Application, merchant_id: int, email: str, stor
 
 __all__ = ["AUTH_STATE_KEY", "ConnectResult", "Cookie", "InstallStarter", "PRODUCT_KEYS", "StoreCallFailed",
            "authorization_outcome", "check_store", "choose_flow", "clean_fields", "complete_authorization", "connect_store",
-           "context", "delete_store", "disconnect_store", "field_invalid", "finish_webhooks", "get_store",
+           "context", "delete_store", "demo_emulator_url", "disconnect_store", "field_invalid", "finish_webhooks", "get_store",
            "list_stores", "lookup_order", "save_new_store", "search_orders", "site_info"]

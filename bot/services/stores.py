@@ -55,6 +55,15 @@ def default_widget(origins: Optional[list] = None) -> WidgetConfig:
     return WidgetConfig(allowed_origins=list(origins or []), quick_replies=[], policies={})
 
 
+def _needs_credentials(platform: str) -> bool:
+    """False only for an installed platform that reads no credentials (e.g. a local file)."""
+    from plugins.manager import get_platforms
+
+    cls = get_platforms().get(platform)
+    return cls is None or bool(cls.credential_fields or any(
+        f.role.value == "credential" for f in cls.connection_schema.fields))
+
+
 def store_dict(store: StoreIntegration) -> Dict[str, Any]:
     """What the API shows of a store: never a credential, never the webhook secret."""
     config = store.config or {}
@@ -63,7 +72,7 @@ def store_dict(store: StoreIntegration) -> Dict[str, Any]:
     stored_credentials = has_credentials(store)
     if store.status == "pending":
         credentials_valid = None
-    elif not stored_credentials:
+    elif not stored_credentials and _needs_credentials(store.platform):
         credentials_valid = False
     elif health.get("credentials_valid") is False:
         credentials_valid = False
