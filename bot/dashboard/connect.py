@@ -73,7 +73,7 @@ def connect_forms(platforms: List[Dict[str, Any]], *, active: Optional[str] = No
                   "fields": [fields[n] for n in flow_fields[flow] if n not in common and n in fields]}
                  for flow in conn["flows"]]
         title = (f"Reconnect {reconnect['display_name']}" if reconnect and reconnect.get("platform") == name
-                 else f"Connect a {display} store")
+                 else f"Connect {'an' if display[:1].lower() in 'aeiou' else 'a'} {display} store")
         forms.append({
             "platform": name, "display_name": display, "title": title, "action": f"/dashboard/stores/{name}",
             "fields": [fields[n] for n in common], "flows": flows, "several": len(flows) > 1,
@@ -120,7 +120,10 @@ def _sentence(text: str) -> str:
 def _field_message(f: Dict[str, Any], message: str) -> str:
     if message == "is required":
         verb = "Paste your" if f.get("secret") else "Enter your"
-        return f"{verb} {f['label'][0].lower()}{f['label'][1:]}."
+        label = f["label"]
+        if label[1:2].islower():  # "Store address" -> "store address"; "API key" stays
+            label = label[0].lower() + label[1:]
+        return f"{verb} {label}."
     if message == "has an invalid format" and f.get("pattern_hint"):
         return _sentence(f["pattern_hint"])
     return _sentence(message)

@@ -61,7 +61,7 @@ def test_empty_allow_list_loads_nothing():
 
 
 def test_block_list(monkeypatch):
-    monkeypatch.setenv("TRULYBOT_DISABLED_PLUGINS", " WooCommerce , nothing, bigcommerce")
+    monkeypatch.setenv("TRULYBOT_DISABLED_PLUGINS", " WooCommerce , nothing, bigcommerce, csvstore")  # csvstore: installed by make
     reset_plugin_manager()
     assert set(get_platforms()) == {"shopify"}
 
