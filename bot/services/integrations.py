@@ -107,11 +107,15 @@ def _default_name(url: str) -> str:
 
 def demo_emulator_url(app: web.Application, cls: Any) -> Optional[str]:
     """In demo mode, the URL of ``cls``'s own emulator (``register_emulators``) when its stores are
-    not addressed by a URL the merchant types (no ``BASE_URL`` field): every store call of a store
-    connected then goes to the emulator, as the demo store's do. Otherwise ``None``."""
+    not addressed by a URL the merchant types (no ``BASE_URL`` field) and the operator set none of
+    its app settings: every store call of a store connected then goes to the emulator, as the demo
+    store's do. Otherwise ``None`` (the platform's own address, or the one configured)."""
     from plugins.manager import get_emulators
 
-    if not app[API_CONFIG].demo or any(f.role is FieldRole.BASE_URL for f in cls.connection_schema.fields):
+    config = app[API_CONFIG]
+    if not config.demo or any(f.role is FieldRole.BASE_URL for f in cls.connection_schema.fields):
+        return None
+    if any(value for value in (config.app_settings.get(cls.name) or {}).values()):
         return None
     spec = get_emulators().get(cls.name)
     if spec is None:

@@ -127,3 +127,22 @@ async def test_installed_platforms_describe_their_connection(app):
     assert woo["connection"]["flows"] == ["api_keys", "authorization_callback"]
     secret = {f["name"]: f["secret"] for f in woo["connection"]["fields"]}
     assert secret == {"store_url": False, "consumer_key": True, "consumer_secret": True}
+
+
+async def test_demo_mode_sends_unconfigured_emulated_platforms_to_their_emulator(app):
+    from bot.services.keys import API_CONFIG
+    from bot.services.platforms import platform_class
+
+    pytest.importorskip("trulybot_bigcommerce", reason="packages/trulybot-bigcommerce is installed by `make setup`")
+    config = app[API_CONFIG]
+    bigcommerce, woo = platform_class(app, "bigcommerce"), platform_class(app, "woocommerce")
+    config.demo = True
+    config.app_settings["bigcommerce"] = {"api_url": None}
+    assert svc.demo_emulator_url(app, bigcommerce) == "http://127.0.0.1:8103"  # its register_emulators port
+    assert svc.context(app, bigcommerce).base_url_override == "http://127.0.0.1:8103"
+    assert svc.demo_emulator_url(app, woo) is None  # the merchant types the store's address
+    config.app_settings["bigcommerce"] = {"api_url": "https://api.example"}
+    assert svc.demo_emulator_url(app, bigcommerce) is None  # what the operator configured wins
+    config.demo = False
+    config.app_settings["bigcommerce"] = {"api_url": None}
+    assert svc.demo_emulator_url(app, bigcommerce) is None
