@@ -16,7 +16,7 @@ from aiohttp import web
 from bot.api.auth import MerchantIdentity, merchant_required
 from bot.api.registry import Param, route
 from bot.api.validation import RETURN_TO_SCHEMA, query_int, read_json
-from bot.services import integrations as service
+from bot.services import connecting, integrations as service
 from bot.services.platforms import describe_platforms, platform_class
 
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$"
@@ -55,13 +55,13 @@ ORDER_SEARCH_SCHEMA: Dict[str, Any] = {
 CALLBACK_SCHEMA: Dict[str, Any] = {"type": "object", "maxProperties": 40}
 
 # The install-redirect module of the API reuses these service steps under their former names.
-_check = service.check_store
-_site_info = service.site_info
+_check = connecting.check_store
+_site_info = connecting.site_info
 
 
 async def _finish_webhooks(app: web.Application, store_id: int, platform: str, conn: Any, widget_id: str,
                            secret: Any, secret_encrypted: Any) -> Dict[str, Any]:
-    return await service.finish_webhooks(app, store_id, conn, widget_id, secret, secret_encrypted)
+    return await connecting.finish_webhooks(app, store_id, conn, widget_id, secret, secret_encrypted)
 
 
 _PLATFORM = Param("platform", "path", {"type": "string", "maxLength": 40}, required=True,

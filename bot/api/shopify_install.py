@@ -16,7 +16,7 @@ from bot.api import shopify_oauth as oauth
 from bot.api.validation import shop_domain
 from bot.services.db import in_db
 from bot.services.errors import Conflict
-from bot.services.integrations import ConnectResult, Cookie
+from bot.services.connecting import ConnectResult, Cookie
 from bot.services.keys import API_CONFIG, INSTALL_STARTERS
 from bot.services.platforms import shopify_base_url
 

@@ -10,14 +10,7 @@ from aiohttp import web
 from bot.api.auth import MerchantIdentity, merchant_required
 from bot.api.registry import Param, route
 from bot.api.validation import path_int, read_json
-from bot.services.widget_config import (  # noqa: F401 - the schema is published by the OpenAPI document
-    MAX_ORIGINS,
-    MAX_QUICK_REPLIES,
-    POLICY_KEYS,
-    WIDGET_SCHEMA,
-    get_widget_config,
-    update_widget_config,
-)
+from bot.services.widget_config import WIDGET_SCHEMA, get_widget_config, update_widget_config
 
 _ID = [Param("id", "path", {"type": "integer", "minimum": 1}, required=True, description="store id")]
 

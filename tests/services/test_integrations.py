@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.db.models import StoreIntegration, UserActivity
-from bot.services import activity, integrations as svc, widget_config
+from bot.services import activity, connecting, integrations as svc, widget_config
 from bot.services.errors import FieldInvalid, NotFound, StoreCallFailed, UnknownPlatform
 from bot.services.platforms import describe_platforms
 
@@ -138,11 +138,11 @@ async def test_demo_mode_sends_unconfigured_emulated_platforms_to_their_emulator
     bigcommerce, woo = platform_class(app, "bigcommerce"), platform_class(app, "woocommerce")
     config.demo = True
     config.app_settings["bigcommerce"] = {"api_url": None}
-    assert svc.demo_emulator_url(app, bigcommerce) == "http://127.0.0.1:8103"  # its register_emulators port
-    assert svc.context(app, bigcommerce).base_url_override == "http://127.0.0.1:8103"
-    assert svc.demo_emulator_url(app, woo) is None  # the merchant types the store's address
+    assert connecting.demo_emulator_url(app, bigcommerce) == "http://127.0.0.1:8103"  # its register_emulators port
+    assert connecting.context(app, bigcommerce).base_url_override == "http://127.0.0.1:8103"
+    assert connecting.demo_emulator_url(app, woo) is None  # the merchant types the store's address
     config.app_settings["bigcommerce"] = {"api_url": "https://api.example"}
-    assert svc.demo_emulator_url(app, bigcommerce) is None  # what the operator configured wins
+    assert connecting.demo_emulator_url(app, bigcommerce) is None  # what the operator configured wins
     config.demo = False
     config.app_settings["bigcommerce"] = {"api_url": None}
-    assert svc.demo_emulator_url(app, bigcommerce) is None
+    assert connecting.demo_emulator_url(app, bigcommerce) is None
