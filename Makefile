@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.trulybot-installed
 # Platform plugins shipped in this repository as separate packages, installed next to TrulyBot.
-PLUGIN_PACKAGES := packages/trulybot-bigcommerce
+PLUGIN_PACKAGES := packages/trulybot-bigcommerce examples/trulybot-csvstore
 ARGS ?=
 
 export RASA_TELEMETRY_ENABLED := false

@@ -1,41 +1,16 @@
 """``GET /api/activities``: the merchant's activity log with paging and filters."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Optional
 
 from aiohttp import web
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from bot.api.auth import MerchantIdentity, merchant_required
-from bot.services.db import in_db
+from bot.services.activity import activity_page
 from bot.api.registry import Param, route
-from bot.api.stores import iso, owned_store
 from bot.api.validation import query_datetime, query_int, query_str, validation_error
-from bot.core.db.models import UserActivity
 
 TYPE_PATTERN = r"^[a-z_]{1,50}$"
-
-
-def _page(session: Session, merchant_id: int, filters: Dict[str, Any], page: int, per_page: int) -> Dict[str, Any]:
-    if filters.get("store_id") is not None:
-        owned_store(session, merchant_id, filters["store_id"])
-    conditions = [UserActivity.user_id == merchant_id]
-    if filters.get("types"):
-        conditions.append(UserActivity.activity_type.in_(filters["types"]))
-    if filters.get("store_id") is not None:
-        conditions.append(UserActivity.store_id == filters["store_id"])
-    if filters.get("since") is not None:
-        conditions.append(UserActivity.created_at >= filters["since"])
-    if filters.get("until") is not None:
-        conditions.append(UserActivity.created_at < filters["until"])
-    total = session.execute(select(func.count()).select_from(UserActivity).where(*conditions)).scalar() or 0
-    rows = session.execute(
-        select(UserActivity).where(*conditions).order_by(UserActivity.created_at.desc(), UserActivity.id.desc())
-        .offset((page - 1) * per_page).limit(per_page)
-    ).scalars()
-    items = [{**r.to_dict(), "created_at": iso(r.created_at)} for r in rows]
-    return {"items": items, "page": page, "per_page": per_page, "total": total, "has_more": page * per_page < total}
 
 
 @route("GET", "/api/activities", summary="The activity log (newest first) with paging and filters", tag="activities",
@@ -58,4 +33,4 @@ async def list_activities(request: web.Request, me: MerchantIdentity) -> web.Res
         raise validation_error("since must be before until", "since")
     filters = {"types": raw_type.split(",") if raw_type else None, "store_id": query_int(request, "store_id"),
                "since": since, "until": until}
-    return web.json_response(await in_db(request.app, _page, me.merchant_id, filters, page, per_page))
+    return web.json_response(await activity_page(request.app, me.merchant_id, filters, page, per_page))

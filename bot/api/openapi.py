@@ -43,6 +43,10 @@ COMPONENTS: Dict[str, Any] = {
     "Redirect": {"type": "string", "description": "empty; see the Location header"},
     "ConnectResult": {"description": "the connected store (API keys) or the started install redirect",
                       "oneOf": [{"$ref": "#/components/schemas/Store"}, {"$ref": "#/components/schemas/InstallStart"}]},
+    "PlatformList": {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {
+        "name": {"type": "string"}, "display_name": {"type": "string"}, "webhooks": {"type": "boolean"},
+        "connection": {"type": "object", "description": "fields (name, label, type, role, secret, required, help, "
+                       "pattern, pattern_hint, choices, ...), flows, flow_fields, flow_labels"}}}}}},
     "Ok": {"type": "object", "properties": {"status": {"type": "string"}}},
     "WebhookAck": {"type": "object", "properties": {"status": {"type": "string",
                                                                "enum": ["accepted", "duplicate", "ignored", "pong"]}}},

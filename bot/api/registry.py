@@ -35,7 +35,6 @@ class Route:
     responses: Dict[int, str] = field(default_factory=dict)
     response_content_type: str = "application/json"
     operation_id: str = ""
-    first: bool = False
 
 
 ROUTES: List[Route] = []
@@ -44,35 +43,19 @@ ROUTES: List[Route] = []
 def route(method: str, path: str, *, summary: str, tag: str, auth: str = "bearer",
           body: Optional[Dict[str, Any]] = None, body_content_type: str = "application/json",
           params: Optional[List[Param]] = None, responses: Optional[Dict[int, str]] = None,
-          response_content_type: str = "application/json", first: bool = False) -> Callable[[Handler], Handler]:
-    """Decorator: declare an API route (registered by :func:`register_routes`).
-
-    A ``first`` route is matched before every other one, fixed paths included: a generic
-    ``/{platform}/...`` route that serves what fixed per-platform paths used to.
-    """
+          response_content_type: str = "application/json") -> Callable[[Handler], Handler]:
+    """Decorator: declare an API route (registered by :func:`register_routes`)."""
 
     def wrap(handler: Handler) -> Handler:
         ROUTES.append(Route(method.upper(), path, handler, summary, tag, auth, body, body_content_type,
-                            list(params or []), dict(responses or {}), response_content_type, handler.__name__, first))
+                            list(params or []), dict(responses or {}), response_content_type, handler.__name__))
         return handler
 
     return wrap
 
 
-def wrap_handler(method: str, path: str, wrapper: Callable[[Handler], Handler],
-                 responses: Optional[Dict[int, str]] = None) -> None:
-    """Replace the handler of the declared route ``method path`` by ``wrapper(handler)`` (the
-    wrapper must return ``handler`` unchanged when it was applied already); ``responses`` update
-    the documented ones."""
-    for r in ROUTES:
-        if r.method == method.upper() and r.path == path:
-            r.handler = wrapper(r.handler)
-            r.responses.update(responses or {})
-
-
 def register_routes(app: web.Application) -> None:
-    """Add every declared route to ``app``'s router (``first`` routes, then static paths before
-    parametrised ones)."""
-    ordered = sorted(ROUTES, key=lambda r: (not r.first, "{" in r.path, r.path))
+    """Add every declared route to ``app``'s router (static paths before parametrised ones)."""
+    ordered = sorted(ROUTES, key=lambda r: ("{" in r.path, r.path))
     for r in ordered:
         app.router.add_route(r.method, r.path, r.handler, name=r.operation_id)

@@ -10,7 +10,7 @@ from aiohttp import web
 from bot import appkeys
 from bot.services.config import load_api_config
 from bot.api.errors import error_middleware
-from bot.services.keys import API_CONFIG, REDACTORS, STORE_HTTP
+from bot.services.keys import API_CONFIG, INSTALL_STARTERS, REDACTORS, STORE_HTTP
 from bot.services.metrics import metrics_handler, setup_metrics
 from bot.api.registry import register_routes, wrap_handler
 
@@ -52,6 +52,10 @@ def setup(app: web.Application) -> None:
     wrap_handler("POST", CONNECT_PATH, install_aware_connect, {200: "ConnectResult", 202: "AuthorizationStart", 409: "Error"})
     app[API_CONFIG] = load_api_config(app[appkeys.SETTINGS])
     app[REDACTORS] = []
+    app[INSTALL_STARTERS] = {}
+    from bot.api import shopify_install
+
+    shopify_install.register(app)
     app.middlewares.append(error_middleware)
     setup_metrics(app)
     register_routes(app)

@@ -33,7 +33,7 @@ from bot.services.metrics import WEBHOOKS, safe_topic
 from bot.services.platforms import app_setting, connection_for, platform_class
 from bot.api.registry import Param, route
 from bot.api.stores import invalidate_widget_cache
-from bot.api.webhook_registration import store_webhook_secret
+from bot.services.webhook_registration import store_webhook_secret
 from bot.core.db.models import ConversationSubject, StoreIntegration, UserActivity, utcnow
 from bot.core.logs import mask_order_number
 from bot.services.credentials import clear_credentials

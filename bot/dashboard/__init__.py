@@ -1,11 +1,11 @@
-"""The merchant dashboard (issue 9): server-rendered pages under ``/dashboard``.
+"""The merchant dashboard: server-rendered pages under ``/dashboard``.
 
 Sign in with a merchant API token (signed session cookie, CSRF token on every form); stores with
-their health in plain words, connect (WooCommerce keys or wc-auth, Shopify OAuth), disconnect and
-reconnect; the widget editor with a live preview of the real widget and install snippets; the
-activity log; analytics with server-rendered SVG charts and CSV export. The pages call the merchant
-API's own service functions and handlers (``bot.api``), so validation and side effects are shared.
-See docs/dashboard.md.
+their health in plain words, a connect form per installed platform rendered from its connection
+schema, disconnect and reconnect; the widget editor with a live preview of the real widget and
+install snippets; the activity log; analytics with server-rendered SVG charts and CSV export. The
+pages call the service layer (``bot.services``) that the JSON API calls too, so validation and side
+effects are shared. See docs/dashboard.md.
 """
 from __future__ import annotations
 
@@ -31,8 +31,7 @@ def setup_dashboard(app: "web.Application") -> None:
     r.add_post("/dashboard/signin", pages.signin)
     r.add_post("/dashboard/signout", pages.signout)
     r.add_get("/dashboard/stores", pages.stores_page)
-    r.add_post("/dashboard/stores/woocommerce", pages.connect_woocommerce)
-    r.add_post("/dashboard/stores/shopify", pages.connect_shopify)
+    r.add_post("/dashboard/stores/{platform}", pages.connect_store)
     r.add_get("/dashboard/stores/{id}/disconnect", pages.disconnect_page)
     r.add_post("/dashboard/stores/{id}/disconnect", pages.disconnect)
     r.add_get("/dashboard/stores/{id}/widget", pages.widget_page)

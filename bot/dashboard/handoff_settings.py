@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from bot import appkeys
-from bot.api.stores import invalidate_widget_cache, owned_store
+from bot.services.stores import invalidate_widget_cache, owned_store
 from bot.dashboard.web import Ctx, action, page, redirect
 from bot.services import handoff_hours
 from bot.services.notify import webhook_secret

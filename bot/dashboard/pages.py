@@ -5,7 +5,6 @@ import asyncio
 
 import csv
 import io
-import json
 import re
 from datetime import date, datetime, time as dtime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Tuple
@@ -14,21 +13,19 @@ from urllib.parse import urlencode
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from bot.services import activity
 from bot import appkeys
-from bot.api import activities as api_activities
-from bot.api import integrations as api_integrations
-from bot.api import shopify_oauth as api_shopify
-from bot.api import widget as api_widget
 from bot.api.auth import _lookup, hash_token, MAX_TOKEN_LENGTH
+from bot.dashboard import charts, connect, queries, session as sess, words
+from bot.dashboard.web import Ctx, action, error_page, page, redirect, security_headers, team_action, team_page
+from bot.services import integrations
+from bot.services.activity import activity_page as read_activity
 from bot.services.db import in_db
-from bot.api.errors import ApiError
-from bot.api.stores import invalidate_widget_cache, owned_store, store_dict
-from bot.api.validation import check
-from bot.dashboard import charts, queries, session as sess, words
-from bot.dashboard.web import (Ctx, JsonRequest, TEMPLATES, action, error_page, page, redirect, security_headers,
-                               team_action, team_page)
+from bot.services.errors import ApiError, Conflict, FieldInvalid, NotFound, StoreCallFailed
+from bot.services.platforms import describe_platforms, platform_class
+from bot.services.stores import owned_store
 from bot.services.transcripts import TRACKER_ENGINE, intent_counts
+from bot.services.widget_config import (MAX_ORIGINS, MAX_QUICK_REPLIES, POLICY_KEYS, get_widget_config,
+                                        update_widget_config)
 
 PER_PAGE = 25
 PERIODS = (7, 30, 90, 365)
@@ -120,30 +117,26 @@ async def index(ctx: Ctx) -> web.Response:
 
 # --- stores --------------------------------------------------------------------------------------
 
-def _stores(session: Session, merchant_id: int) -> List[Dict[str, Any]]:
+async def _stores(ctx: Ctx) -> List[Dict[str, Any]]:
     out = []
-    for item in api_integrations._list(session, merchant_id):
+    for item in await integrations.list_stores(ctx.app, ctx.merchant_id):
         item["words"] = words.store_health(item)
         out.append(item)
     return out
 
 
-async def _stores_page(ctx: Ctx, status: int = 200, **values: Any) -> web.Response:
-    stores = await ctx.db(_stores, ctx.merchant_id)
+async def _stores_page(ctx: Ctx, status: int = 200, *, active: Optional[str] = None,
+                       values: Optional[Dict[str, str]] = None, errors: Optional[Dict[str, str]] = None) -> web.Response:
+    stores = await _stores(ctx)
     reconnect = None
     raw = ctx.request.query.get("reconnect", "")
     if raw.isdigit():
         reconnect = next((s for s in stores if s["id"] == int(raw)), None)
-    woo = values.pop("woo", None) or {}
-    shop = values.pop("shop", None) or {}
-    if reconnect and not woo and reconnect["platform"] == "woocommerce":
-        woo = {"store_url": reconnect["store_url"] or ""}
-    if reconnect and not shop and reconnect["platform"] == "shopify":
-        shop = {"shop": reconnect["shop_domain"] or ""}
+    forms = connect.connect_forms(describe_platforms(ctx.app), active=active, values=values, errors=errors,
+                                  reconnect=reconnect)
     done = DONE.get(ctx.request.query.get("done", ""))
-    return ctx.render("stores.html", status, nav="stores", stores=stores, woo=woo, shop=shop,
-                      woo_errors=values.pop("woo_errors", {}), shop_errors=values.pop("shop_errors", {}),
-                      reconnect=reconnect, done=done, **values)
+    return ctx.render("stores.html", status, nav="stores", stores=stores, connect_forms=forms, reconnect=reconnect,
+                      done=done)
 
 
 @page
@@ -151,112 +144,49 @@ async def stores_page(ctx: Ctx) -> web.Response:
     return await _stores_page(ctx)
 
 
-WOO_FIELDS = ("store_url", "consumer_key", "consumer_secret", "display_name")
-
-
-def _field_errors(exc: ApiError, fields: Tuple[str, ...], fallback: str) -> Dict[str, str]:
-    errors: Dict[str, str] = {}
-    for item in exc.details or []:
-        if isinstance(item, dict):
-            field = str(item.get("field") or "").split("/")[0]
-            message = str(item.get("message") or exc.message)
-            if field not in fields:
-                field = fallback
-            if message == "has an invalid format":
-                message = {"consumer_key": "Consumer keys start with ck_ followed by letters and digits.",
-                           "consumer_secret": "Consumer secrets start with cs_ followed by letters and digits.",
-                           "shop": "Use your shop's address, like your-store.myshopify.com."}.get(field, "Invalid format.")
-            errors.setdefault(field, message[0].upper() + message[1:])
-    if not errors:
-        errors[fallback] = exc.message[0].upper() + exc.message[1:]
-    return errors
-
-
 @action
-async def connect_woocommerce(ctx: Ctx) -> web.Response:
-    form = ctx.form
-    woo = {k: (form.get(k) or "").strip() for k in WOO_FIELDS}
+async def connect_store(ctx: Ctx) -> web.Response:
+    """The connect form of any installed platform: the service checks and stores the connection
+    (or starts the approval); errors are shown next to the fields, values kept, secrets not."""
+    name = ctx.request.match_info.get("platform", "")
+    platform = next((p for p in describe_platforms(ctx.app) if p["name"] == name), None)
+    if platform is None:
+        raise NotFound("platform")
     if not ctx.once():
         return redirect("/dashboard/stores?done=already")
-    method = "wc_auth" if form.get("method") == "wc_auth" else "keys"
-    body: Dict[str, Any] = {k: v for k, v in woo.items() if v and (method == "keys" or k not in ("consumer_key", "consumer_secret"))}
-    body["method"] = method
-    if method == "wc_auth":
-        body["return_to"] = "/dashboard/stores"
-    errors: Dict[str, str] = {}
-    if not woo["store_url"]:
-        errors["store_url"] = "Enter your store's address, like https://shop.example."
-    if method == "keys":
-        if not woo["consumer_key"]:
-            errors["consumer_key"] = "Paste the consumer key (WooCommerce → Settings → Advanced → REST API)."
-        if not woo["consumer_secret"]:
-            errors["consumer_secret"] = "Paste the consumer secret."
-    if errors:
-        return await _stores_page(ctx, 422, woo=woo, woo_errors=errors)
+    values = connect.kept_values(platform, ctx.form)
     try:
-        request = JsonRequest(ctx.request, body)
-        request.match_info = {"platform": "woocommerce"}
-        resp = await api_integrations.connect.__wrapped__(request, ctx.me)
-    except ApiError as exc:
-        if exc.code == "store_auth":
-            errors = {"consumer_key": "WooCommerce rejected these keys. Check them, and that they have Read/Write permission."}
-        elif exc.code in ("store_unreachable", "store_malformed", "store_config"):
-            errors = {"store_url": exc.message[0].upper() + exc.message[1:]}
-        else:
-            errors = _field_errors(exc, WOO_FIELDS, "store_url")
-        return await _stores_page(ctx, 422, woo=woo, woo_errors=errors)
+        flow = integrations.choose_flow(platform_class(ctx.app, name), ctx.form.get("method") or None).value
+        body = {**connect.submitted(platform, {**ctx.form, "method": flow}), "return_to": "/dashboard/stores"}
+        result = await integrations.connect_store(ctx.app, ctx.merchant_id, name, body)
+    except (FieldInvalid, StoreCallFailed, Conflict) as exc:
+        errors = connect.form_errors(platform, exc, ctx.form.get("method"))
+        return await _stores_page(ctx, 422, active=name, values=values, errors=errors)
     ctx.used()
-    result = json.loads(resp.text or "{}")
-    if resp.status == 202:
-        return redirect(result["authorize_url"])
-    return redirect("/dashboard/stores?done=" + ("connected" if resp.status == 201 else "reconnected"))
+    if result.needs_approval:
+        out = redirect(result.redirect_url or "/dashboard/stores")
+        for cookie in result.cookies:
+            cookie.set_on(out)
+        return out
+    return redirect("/dashboard/stores?done=" + ("connected" if result.created else "reconnected"))
 
 
-@action
-async def connect_shopify(ctx: Ctx) -> web.Response:
-    shop = {"shop": (ctx.form.get("shop") or "").strip().lower()}
-    if not ctx.once():
-        return redirect("/dashboard/stores?done=already")
-    if not shop["shop"]:
-        return await _stores_page(ctx, 422, shop=shop, shop_errors={"shop": "Enter your shop's address, like your-store.myshopify.com."})
-    try:
-        resp = await api_shopify.shopify_connect.__wrapped__(
-            JsonRequest(ctx.request, {**shop, "return_to": "/dashboard/stores"}), ctx.me)
-    except ApiError as exc:
-        return await _stores_page(ctx, 422, shop=shop, shop_errors=_field_errors(exc, ("shop",), "shop"))
-    ctx.used()
-    install = json.loads(resp.text or "{}")["install_url"]
-    out = redirect(install)
-    for name, morsel in resp.cookies.items():  # the API's signed OAuth state cookie
-        out.cookies[name] = morsel
-    return out
-
-
-def _store_for(session: Session, merchant_id: int, store_id: int) -> Dict[str, Any]:
-    store = owned_store(session, merchant_id, store_id)
-    shown = store_dict(store)
-    shown["words"] = words.store_health(shown)
-    return shown
+def _with_words(store: Dict[str, Any]) -> Dict[str, Any]:
+    store["words"] = words.store_health(store)
+    return store
 
 
 def _store_id(ctx: Ctx) -> int:
     raw = ctx.request.match_info.get("id", "")
     if not raw.isdigit() or not 0 < int(raw) < 2**31:
-        raise ApiError(404, "not_found", "store not found")
+        raise NotFound("store")
     return int(raw)
 
 
 @page
 async def disconnect_page(ctx: Ctx) -> web.Response:
-    store = await ctx.db(_store_for, ctx.merchant_id, _store_id(ctx))
+    store = _with_words(await integrations.get_store(ctx.app, ctx.merchant_id, _store_id(ctx)))
     return ctx.render("disconnect.html", nav="stores", store=store)
-
-
-def _disconnect(session: Session, merchant_id: int, store_id: int) -> Optional[Dict[str, Any]]:
-    store = owned_store(session, merchant_id, store_id)
-    if store.status == "disabled":
-        return None
-    return api_integrations._disconnect(session, merchant_id, store_id, store.platform)
 
 
 @action
@@ -265,12 +195,11 @@ async def disconnect(ctx: Ctx) -> web.Response:
     if not ctx.once():
         return redirect("/dashboard/stores?done=already")
     if ctx.form.get("confirm") != "yes":
-        store = await ctx.db(_store_for, ctx.merchant_id, store_id)
+        store = _with_words(await integrations.get_store(ctx.app, ctx.merchant_id, store_id))
         return ctx.render("disconnect.html", 422, nav="stores", store=store,
                           error="Tick the box to confirm that the bot should stop answering for this store.")
-    result = await ctx.db(_disconnect, ctx.merchant_id, store_id)
+    result = await integrations.disconnect_store(ctx.app, ctx.merchant_id, store_id, only_if_connected=True)
     ctx.used()
-    invalidate_widget_cache(ctx.app)
     return redirect("/dashboard/stores?done=" + ("disconnected" if result is not None else "already"))
 
 
@@ -281,10 +210,10 @@ POLICY_LABELS = {"shipping": "Shipping and delivery", "returns": "Returns and re
                  "invoice": "Invoices"}
 
 
-def _widget_data(session: Session, merchant_id: int, store_id: int) -> Dict[str, Any]:
-    widget = api_widget._get(session, merchant_id, store_id)
-    store = _store_for(session, merchant_id, store_id)
-    return {"widget": widget, "store": store, "seen": queries.widget_seen(session, store_id)}
+async def _widget_data(ctx: Ctx, store_id: int) -> Dict[str, Any]:
+    widget = await get_widget_config(ctx.app, ctx.merchant_id, store_id)
+    store = _with_words(await integrations.get_store(ctx.app, ctx.merchant_id, store_id))
+    return {"widget": widget, "store": store, "seen": await ctx.db(queries.widget_seen, store_id)}
 
 
 def _widget_form_values(widget: Dict[str, Any]) -> Dict[str, str]:
@@ -294,29 +223,34 @@ def _widget_form_values(widget: Dict[str, Any]) -> Dict[str, str]:
     values = {k: widget.get(k) or "" for k in ("title", "greeting", "primary_color", "text_color", "position")}
     values["quick_replies"] = "\n".join(replies)
     values["allowed_origins"] = "\n".join(widget.get("allowed_origins") or [])
-    for key in api_widget.POLICY_KEYS:
+    for key in POLICY_KEYS:
         values[f"policy_{key}"] = (widget.get("policies") or {}).get(key) or ""
     return values
 
 
-def _snippets(public_url: str, widget_id: str) -> Dict[str, str]:
-    return {
-        "script": f'<script src="{public_url}/widget.js" data-widget-id="{widget_id}" async></script>',
-        "shopify": f'<script src="{public_url}/api/widget/shopify.js" data-widget-id="{widget_id}" async></script>',
-        "wordpress_url": public_url,
-        "widget_id": widget_id,
-    }
+def _snippets(ctx: Ctx, widget_id: str) -> Dict[str, Any]:
+    """Install snippets: the plain script tag, each installed platform's own storefront snippet,
+    and what a CMS plugin asks for (the bot service's URL and the widget id)."""
+    public_url = _public_url(ctx)
+    script_url = f"{public_url}/widget.js"
+    platforms = []
+    for described in describe_platforms(ctx.app):
+        snippet = platform_class(ctx.app, described["name"]).storefront_snippet(script_url, widget_id)
+        if snippet:
+            platforms.append({"name": described["name"], "display_name": described["display_name"], "snippet": snippet})
+    return {"script": f'<script src="{script_url}" data-widget-id="{widget_id}" async></script>',
+            "platforms": platforms, "bot_url": public_url, "widget_id": widget_id}
 
 
 async def _widget_page(ctx: Ctx, store_id: int, *, values: Optional[Dict[str, str]] = None,
                        errors: Optional[Dict[str, str]] = None, status: int = 200, saved: bool = False) -> web.Response:
-    data = await ctx.db(_widget_data, ctx.merchant_id, store_id)
+    data = await _widget_data(ctx, store_id)
     form = values if values is not None else _widget_form_values(data["widget"])
     preview = f"/dashboard/stores/{store_id}/preview"
     return ctx.render("widget.html", status, nav="stores", store=data["store"], widget=data["widget"], f=form,
                       errors=errors or {}, saved=saved, seen=data["seen"], preview=preview,
-                      snippets=_snippets(_public_url(ctx), data["store"]["widget_id"]), policy_labels=POLICY_LABELS,
-                      policy_keys=api_widget.POLICY_KEYS, done=DONE.get(ctx.request.query.get("done", "")))
+                      snippets=_snippets(ctx, data["store"]["widget_id"]), policy_labels=POLICY_LABELS,
+                      policy_keys=POLICY_KEYS, done=DONE.get(ctx.request.query.get("done", "")))
 
 
 @page
@@ -343,7 +277,7 @@ def widget_body(form: Dict[str, str]) -> Tuple[Dict[str, Any], Dict[str, str]]:
         replies.append({"title": title.strip(), "payload": payload.strip()} if sep and payload.strip() else {"title": title.strip()})
     body["quick_replies"] = replies
     body["allowed_origins"] = _lines(form.get("allowed_origins") or "")
-    body["policies"] = {k: (form.get(f"policy_{k}") or "").strip() or None for k in api_widget.POLICY_KEYS}
+    body["policies"] = {k: (form.get(f"policy_{k}") or "").strip() or None for k in POLICY_KEYS}
     return body, errors
 
 
@@ -360,13 +294,13 @@ def _friendly(field: str, path: List[str], message: str) -> str:
     if field in ("title", "greeting") and ("at least" in message or "empty" in message or "blank" in message):
         return "This must not be empty."
     if field == "allowed_origins" and "at most" in message:
-        return f"At most {api_widget.MAX_ORIGINS} origins."
+        return f"At most {MAX_ORIGINS} origins."
     if field == "quick_replies" and "at most" in message:
-        return f"At most {api_widget.MAX_QUICK_REPLIES} buttons."
+        return f"At most {MAX_QUICK_REPLIES} buttons."
     return message[0].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
-def widget_errors(exc: ApiError) -> Dict[str, str]:
+def widget_errors(exc: FieldInvalid) -> Dict[str, str]:
     """Field name in the form (policies as policy_<key>) → the first message for it."""
     errors: Dict[str, str] = {}
     for item in exc.details or [{"field": None, "message": exc.message}]:
@@ -381,22 +315,20 @@ def widget_errors(exc: ApiError) -> Dict[str, str]:
 @action
 async def widget_save(ctx: Ctx) -> web.Response:
     store_id = _store_id(ctx)
-    values = {k: ctx.form.get(k, "") for k in WIDGET_FIELDS + tuple(f"policy_{k}" for k in api_widget.POLICY_KEYS)}
+    values = {k: ctx.form.get(k, "") for k in WIDGET_FIELDS + tuple(f"policy_{k}" for k in POLICY_KEYS)}
     if not ctx.once():
         return await _widget_page(ctx, store_id, values=values, status=409,
                                   errors={"form": "This form was already saved. The page below shows what is saved now; "
                                                   "reload to edit again."})
     body, errors = widget_body(ctx.form)
-    try:
-        check(api_widget.WIDGET_SCHEMA, body)
-        cleaned = api_widget._clean(body)
-    except ApiError as exc:
-        errors = widget_errors(exc)
+    if not errors:
+        try:
+            await update_widget_config(ctx.app, ctx.merchant_id, store_id, body)
+        except FieldInvalid as exc:
+            errors = widget_errors(exc)
     if errors:  # nothing is saved when any field is wrong
         return await _widget_page(ctx, store_id, values=values, errors=errors, status=422)
-    await ctx.db(api_widget._put, ctx.merchant_id, store_id, cleaned)
     ctx.used()
-    invalidate_widget_cache(ctx.app)
     return redirect(f"/dashboard/stores/{store_id}/widget?saved=1")
 
 
@@ -435,9 +367,9 @@ def _at(day: date) -> datetime:
     return datetime.combine(day, dtime.min, tzinfo=timezone.utc)
 
 
-def _activity_data(session: Session, merchant_id: int, filters: Dict[str, Any], page_no: int) -> Dict[str, Any]:
-    choices = queries.store_choices(session, merchant_id)
-    result = api_activities._page(session, merchant_id, filters, page_no, PER_PAGE)
+async def _activity_data(ctx: Ctx, filters: Dict[str, Any], page_no: int) -> Dict[str, Any]:
+    choices = await ctx.db(queries.store_choices, ctx.merchant_id)
+    result = await read_activity(ctx.app, ctx.merchant_id, filters, page_no, PER_PAGE)
     return {"stores": choices, "result": result}
 
 
@@ -463,13 +395,11 @@ async def activity_page(ctx: Ctx) -> web.Response:
     filters = {"types": [kind] if kind else None, "store_id": store_id,
                "since": _at(since) if since else None, "until": _at(until + timedelta(days=1)) if until else None}
     try:
-        data = await ctx.db(_activity_data, ctx.merchant_id, filters, page_no)
-    except ApiError as exc:
-        if exc.status != 404:
-            raise
+        data = await _activity_data(ctx, filters, page_no)
+    except NotFound:
         errors["store"] = "Unknown store."
         filters["store_id"] = None
-        data = await ctx.db(_activity_data, ctx.merchant_id, filters, page_no)
+        data = await _activity_data(ctx, filters, page_no)
     names = {s["id"]: s["name"] for s in data["stores"]}
     kept = {k: v for k, v in (("type", kind), ("store", str(filters["store_id"] or "")),
                               ("from", since.isoformat() if since else ""), ("to", until.isoformat() if until else "")) if v}
@@ -488,7 +418,7 @@ def _analytics_data(session: Session, merchant_id: int, store_id: Optional[int],
     ids = [s["id"] for s in choices]
     if store_id is not None:
         if store_id not in ids:
-            raise ApiError(404, "not_found", "store not found")
+            raise NotFound("store")
         ids = [store_id]
     today = datetime.now(timezone.utc).date()
     until = _at(today + timedelta(days=1))
@@ -513,7 +443,7 @@ def _analytics_params(ctx: Ctx) -> Tuple[Optional[int], int]:
     store_raw = q.get("store", "")
     store_id = int(store_raw) if store_raw.isdigit() and 0 < int(store_raw) < 2**31 else None
     if store_raw and store_id is None:
-        raise ApiError(404, "not_found", "store not found")
+        raise NotFound("store")
     days_raw = q.get("days", "30")
     days = int(days_raw) if days_raw.isdigit() and int(days_raw) in PERIODS else 30
     return store_id, days

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot import appkeys
 from bot.services.db import in_db
-from bot.api.errors import ApiError
+from bot.services.errors import ApiError
 from bot.dashboard import session as sess
 from bot.dashboard.web import Ctx, action, error_page, page, read_form, redirect
 from bot.services import agents

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Optional
@@ -13,7 +12,7 @@ from aiohttp import web
 
 from bot.api.auth import MerchantIdentity, require_owner
 from bot.services.db import in_db
-from bot.api.errors import ApiError
+from bot.services.errors import ApiError
 from bot.dashboard import queries, session as sess, words
 
 logger = logging.getLogger(__name__)
@@ -176,20 +175,3 @@ def team_page(handler: Callable[[Ctx], Awaitable[web.StreamResponse]]) -> Callab
 def team_action(handler: Callable[[Ctx], Awaitable[web.StreamResponse]]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """A form POST for anyone on the merchant's team, with the session's CSRF token."""
     return _guard(handler, post=True, team=True)
-
-
-class JsonRequest:
-    """What the merchant API's handlers read from a request, with a JSON body built from a form:
-    the dashboard calls the API's own handlers (validation, connection checks, activity) this way."""
-
-    def __init__(self, request: web.Request, body: Dict[str, Any]) -> None:
-        self.app = request.app
-        self._raw = json.dumps(body).encode("utf-8")
-        self.headers = {"Content-Type": "application/json"}
-        self.content_length = len(self._raw)
-        self.cookies = request.cookies
-        self.query = request.query
-        self.match_info: Dict[str, str] = {}
-
-    async def read(self) -> bytes:
-        return self._raw

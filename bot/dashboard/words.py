@@ -6,8 +6,6 @@ from typing import Any, Dict, Optional
 
 from bot.services import activity
 
-PLATFORM_NAMES = {"woocommerce": "WooCommerce", "shopify": "Shopify"}
-
 TYPE_LABELS = {
     activity.CONVERSATION: "Conversation started",
     activity.LOOKUP: "Order lookup",
@@ -35,7 +33,11 @@ OUTCOME_LABELS = {
 
 
 def platform_name(platform: str) -> str:
-    return PLATFORM_NAMES.get(platform, platform.capitalize())
+    """The installed platform's own display name (the registry name, capitalised, when not installed)."""
+    from plugins.manager import get_platforms
+
+    cls = get_platforms().get(platform)
+    return (getattr(cls, "display_name", "") if cls is not None else "") or platform.capitalize()
 
 
 def aware(value: Any) -> Optional[datetime]:
@@ -116,7 +118,7 @@ def store_error_phrase(platform: str, code: Optional[str], detail: Optional[str]
 
 
 def store_health(store: Dict[str, Any]) -> Dict[str, str]:
-    """``{"level": ok|warn|bad|off, "text": ...}`` for one store of :func:`bot.api.stores.store_dict`."""
+    """``{"level": ok|warn|bad|off, "text": ...}`` for one store of :func:`bot.services.stores.store_dict`."""
     health = store.get("health") or {}
     platform = store.get("platform", "")
     name = platform_name(platform)

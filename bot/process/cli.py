@@ -151,8 +151,23 @@ def cmd_up(args: argparse.Namespace) -> int:
         parts += [f"{spec.name} {spec.health_url.rsplit('/__', 1)[0]}" for spec in specs if spec.name.endswith("-emulator")]
     banner = "TrulyBot is up: " + " | ".join(parts)
     supervisor = Supervisor(specs, env, settings.restart_limit, settings.startup_timeout, banner, PROJECT,
-                            log_format=settings.log_format)
+                            log_format=settings.log_format,
+                            on_ready=_demo_webhooks(settings, widgets) if emulators and widgets else None)
     return asyncio.run(supervisor.run())
+
+
+def _demo_webhooks(settings, widgets: List[str]):
+    """The step after the health checks in demo mode: register the demo stores' webhooks at their emulators."""
+    async def register() -> None:
+        from bot.services.demo_webhooks import register_demo_webhooks
+
+        results = await register_demo_webhooks(settings, _sessions(settings), _key_ring(settings), widgets)
+        failed = {w: e for w, e in results.items() if e}
+        if failed:
+            print("[trulybot] note: demo webhooks not registered for " +
+                  ", ".join(f"{w} ({e})" for w, e in sorted(failed.items())), flush=True)
+
+    return register
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Deque, Dict, List, Optional, Sequence, Tuple
+from typing import Awaitable, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 import aiohttp
 
@@ -90,6 +90,8 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 BALANCER_CONFIG = Path("deploy") / "haproxy.cfg"
+#: seconds the ``on_ready`` step may take before the banner is printed anyway
+ON_READY_TIMEOUT = 60.0
 REPLICA_HOST = "127.0.0.1"
 # Rasa releases a conversation's lock after this many seconds when the Rasa process holding it died
 # (Rasa's default is 60 s); longer than any turn (the action server's store budget is 4.5 s).
@@ -187,8 +189,10 @@ class Supervisor:
     """Runs the children of the stack until a signal or an unrecoverable failure."""
 
     def __init__(self, specs: Sequence[ChildSpec], base_env: Dict[str, str], restart_limit: int,
-                 startup_timeout: float, banner: str, cwd: Path, log_format: str = "text") -> None:
+                 startup_timeout: float, banner: str, cwd: Path, log_format: str = "text",
+                 on_ready: Optional[Callable[[], Awaitable[None]]] = None) -> None:
         self.children = [Child(spec) for spec in specs]
+        self.on_ready = on_ready
         self.base_env = base_env
         self.restart_limit = restart_limit
         self.startup_timeout = startup_timeout
@@ -272,6 +276,7 @@ class Supervisor:
                 return self._exit_code
             stop.cancel()
             wait.result()  # raises StartupError
+            await self._run_on_ready()
             self.say(self.banner)
             await self._watch()
         except StartupError as exc:
@@ -280,6 +285,15 @@ class Supervisor:
         finally:
             await self._stop_all()
         return self._exit_code
+
+    async def _run_on_ready(self) -> None:
+        """The ``on_ready`` step (e.g. the demo stores' webhooks), bounded in time; it never stops the stack."""
+        if self.on_ready is None:
+            return
+        try:
+            await asyncio.wait_for(self.on_ready(), ON_READY_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 - reported, the stack runs on
+            self.say(f"note: the start-up step after the health checks failed ({type(exc).__name__}: {str(exc)[:200]})")
 
     def _on_signal(self, sig: int) -> None:
         if not self._stopping.is_set():

@@ -52,10 +52,27 @@ async def serve(app: web.Application, host: str, port: int, *, access_log: bool 
         await runner.cleanup()
 
 
+def importable_factory(create_app: AppFactory) -> AppFactory:
+    """``create_app`` from the module as imported by name when it was defined in ``__main__``.
+
+    ``python -m <module>`` runs the module as ``__main__``; an add-on that imports ``<module>`` by name
+    gets a second copy with other app keys, and its handlers would not find the app's state.
+    """
+    if getattr(create_app, "__module__", None) != "__main__":
+        return create_app
+    name = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
+    if not name:
+        return create_app
+    import importlib
+
+    return getattr(importlib.import_module(name), getattr(create_app, "__name__", "create_app"), create_app)
+
+
 def run_emulator_cli(
     platform: str, default_port: int, create_app: AppFactory, argv: Optional[Sequence[str]] = None
 ) -> int:
     """Parse ``argv``, build the app and serve it. Returns the exit code."""
+    create_app = importable_factory(create_app)
     args = build_parser(platform, default_port).parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
     if not args.verbose:

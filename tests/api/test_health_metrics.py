@@ -112,7 +112,7 @@ async def test_database_outage_is_503_with_retry_after_and_leaves_nothing_half_w
     # an outage in the middle of the connect transaction (after the store row was flushed)
     from sqlalchemy.exc import OperationalError
 
-    import bot.api.integrations as integrations
+    import bot.services.connecting as integrations
 
     real = integrations.default_widget
 

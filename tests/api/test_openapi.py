@@ -20,7 +20,7 @@ from jsonschema import Draft7Validator
 from bot.api.openapi import build_spec
 
 SEED = 20261124
-HTML_OPERATIONS = {"install_callback", "authorization_return", "woocommerce_return"}
+HTML_OPERATIONS = {"install_callback", "authorization_return"}
 WEIRD = ["", " ", "\x00", "ü" * 3, "☃", "../../etc/passwd", "<script>", "' OR 1=1 --", "%00", "a" * 5000, "-1", "1e999",
          "NaN", "null", "[]", "{}", "#", "0x10", "١٢٣"]
 

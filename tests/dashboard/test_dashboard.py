@@ -355,12 +355,12 @@ async def test_connect_woocommerce_with_keys_then_reconnect(dash, env, woo):
     ({"store_url": "", "consumer_key": "ck_x", "consumer_secret": "cs_x"}, "store_url", "Enter your store"),
     ({"store_url": "ftp://shop.example", "consumer_key": "ck_abcdefgh12", "consumer_secret": "cs_abcdefgh12"}, "store_url", "https://"),
     ({"store_url": "https://shop.example", "consumer_key": "nope", "consumer_secret": "cs_abcdefgh12"}, "consumer_key", "start with ck_"),
-    ({"store_url": "https://shop.example", "consumer_key": "", "consumer_secret": ""}, "consumer_key", "Paste the consumer key"),
+    ({"store_url": "https://shop.example", "consumer_key": "", "consumer_secret": ""}, "consumer_key", "Paste your consumer key"),
 ])
 async def test_woocommerce_form_errors_are_next_to_the_field(dash, env, form, field, text):
     resp = await dash.post("/dashboard/stores/woocommerce", {**form, "method": "keys"}, form_id="f1")
     page = await resp.text()
-    assert resp.status == 422 and f'id="{field}-error"' in page and text in page
+    assert resp.status == 422 and f'id="woocommerce-{field}-error"' in page and text in page
     assert form["consumer_secret"] not in page or not form["consumer_secret"]  # secrets are never echoed back
     assert env.query(lambda s: s.execute(select(StoreIntegration)).scalars().all()) == []
 
@@ -369,7 +369,7 @@ async def test_rejected_woocommerce_keys_say_so(dash, env, woo):
     form = {"store_url": woo.url, "consumer_key": "ck_" + "a" * 40, "consumer_secret": "cs_" + "b" * 40, "method": "keys"}
     resp = await dash.post("/dashboard/stores/woocommerce", form, form_id="f2")
     page = await resp.text()
-    assert resp.status == 422 and 'id="consumer_key-error"' in page and "rejected these keys" in page
+    assert resp.status == 422 and 'id="woocommerce-consumer_key-error"' in page and "WooCommerce rejected these credentials" in page
     assert env.query(lambda s: s.execute(select(StoreIntegration)).scalars().all()) == []
 
 

@@ -61,7 +61,7 @@ def test_empty_allow_list_loads_nothing():
 
 
 def test_block_list(monkeypatch):
-    monkeypatch.setenv("TRULYBOT_DISABLED_PLUGINS", " WooCommerce , nothing, bigcommerce")
+    monkeypatch.setenv("TRULYBOT_DISABLED_PLUGINS", " WooCommerce , nothing, bigcommerce, csvstore")  # csvstore: installed by make
     reset_plugin_manager()
     assert set(get_platforms()) == {"shopify"}
 
@@ -116,10 +116,10 @@ async def test_drop_in_platform_works(monkeypatch):
     from plugins.model import StoreConnection
 
     platform = get_platform("csvstore")(StoreConnection("csv", "csvstore", ""), StoreHttpClient())
-    order = await platform.get_order("#csv-1")
+    order = await platform.get_order("#csv-1001")
     assert order.matches_email("robin@example.com")
     assert order.shipments[0].tracking_url == "https://speedy-local.example/track/SL-0001"  # its own carrier hook
-    assert [o.number for o in await platform.find_orders("ROBIN@example.com")] == ["CSV-2", "CSV-1"]
+    assert [o.number for o in await platform.find_orders("ROBIN@example.com")] == ["CSV-1002", "CSV-1001"]
     assert (await platform.check_connection())["orders"] == 3
 
 
