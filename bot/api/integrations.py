@@ -1,5 +1,6 @@
 """Store integrations over JSON: installed platforms, list, connect (any installed platform and
-connect flow), authorization callback and return page, disconnect, delete, merchant order lookups.
+connect flow; the install flows' own routes are :mod:`bot.api.install`), disconnect, delete,
+merchant order lookups.
 
 The handlers read and validate requests and shape answers; the work is done by
 :mod:`bot.services.integrations` (shared with the dashboard). Its typed errors become JSON error
@@ -8,7 +9,6 @@ answers through :mod:`bot.api.errors`: 404 unknown platform or store, 422 naming
 """
 from __future__ import annotations
 
-import html
 from typing import Any, Dict
 
 from aiohttp import web
@@ -16,7 +16,8 @@ from aiohttp import web
 from bot.api.auth import MerchantIdentity, merchant_required
 from bot.api.registry import Param, route
 from bot.api.validation import RETURN_TO_SCHEMA, query_int, read_json
-from bot.services import connecting, integrations as service
+from bot.services import integrations as service
+from bot.services.connecting import ConnectResult
 from bot.services.platforms import describe_platforms, platform_class
 
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$"
@@ -51,19 +52,6 @@ ORDER_SEARCH_SCHEMA: Dict[str, Any] = {
         "limit": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5},
     },
 }
-#: what the store POSTs to the authorization callback; its fields are the platform's to read
-CALLBACK_SCHEMA: Dict[str, Any] = {"type": "object", "maxProperties": 40}
-
-# The install-redirect module of the API reuses these service steps under their former names.
-_check = connecting.check_store
-_site_info = connecting.site_info
-
-
-async def _finish_webhooks(app: web.Application, store_id: int, platform: str, conn: Any, widget_id: str,
-                           secret: Any, secret_encrypted: Any) -> Dict[str, Any]:
-    return await connecting.finish_webhooks(app, store_id, conn, widget_id, secret, secret_encrypted)
-
-
 _PLATFORM = Param("platform", "path", {"type": "string", "maxLength": 40}, required=True,
                   description="an installed platform")
 
@@ -109,18 +97,10 @@ async def disconnect(request: web.Request, me: MerchantIdentity) -> web.Response
     return web.json_response(await service.disconnect_store(request.app, me.merchant_id, body["id"], platform))
 
 
-@route("POST", "/api/integrations/{platform}/connect", summary="Connect a store of any installed platform",
-       tag="integrations", body=CONNECT_SCHEMA, params=[_PLATFORM],
-       responses={200: "Store", 201: "Store", 202: "WcAuthStart", 404: "Error", 409: "Error", 422: "Error",
-                  429: "Error", 502: "Error"})
-@merchant_required
-async def connect(request: web.Request, me: MerchantIdentity) -> web.Response:
-    """Validate the platform's fields, then run its connect flow (``method``, default its first):
-    201/200 a connected (new/reconnected) store, 202 an approval to finish at ``authorize_url``."""
-    platform = request.match_info.get("platform", "")
-    platform_class(request.app, platform)  # 404 before reading the body
-    body = await read_json(request, CONNECT_SCHEMA)
-    result = await service.connect_store(request.app, me.merchant_id, platform, body)
+def connect_answer(result: ConnectResult) -> web.Response:
+    """The JSON answer to a connect request: 201/200 a connected (new/reconnected) store; 202
+    ``{"authorize_url", "expires_at", "store"}`` a pending store to approve; 200 ``{"install_url",
+    "expires_at", ...}`` an install redirect, with its state cookie."""
     if not result.needs_approval:
         return web.json_response(result.store, status=201 if result.created else 200)
     if result.store is not None:
@@ -133,46 +113,19 @@ async def connect(request: web.Request, me: MerchantIdentity) -> web.Response:
     return resp
 
 
-@route("POST", "/api/integrations/{platform}/callback", summary="Authorization callback: the store posts the new "
-       "credentials for a pending store here", tag="integrations", auth="state", body=CALLBACK_SCHEMA, params=[_PLATFORM],
-       responses={200: "Ok", 400: "Error", 403: "Error", 404: "Error", 422: "Error"})
-async def authorization_callback(request: web.Request) -> web.Response:
-    platform = _platform_param(request)
-    body = await read_json(request, CALLBACK_SCHEMA)
-    await service.complete_authorization(request.app, platform, body)
-    return web.json_response({"status": "ok"})
-
-
-_RETURN_TEXT = {
-    "ok": (200, "Store connected", "Your {name} store is connected to TrulyBot. You can close this page."),
-    "pending": (200, "Almost there", "{name} has not sent the keys yet. Reload this page in a few seconds."),
-    "denied": (200, "Connection cancelled", "You did not approve the connection. Nothing was saved."),
-    "failed": (200, "Connection failed", "The keys {name} sent did not work. Please try connecting again."),
-    "unknown": (400, "Connection failed", "This connection link is unknown or has expired. Please start again."),
-}
-
-
-def html_page(status: int, title: str, message: str) -> web.Response:
-    body = (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)} - TrulyBot</title></head>"
-            f"<body><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>")
-    return web.Response(text=body, status=status, content_type="text/html",
-                        headers={"Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'",
-                                 "Referrer-Policy": "no-referrer"})
-
-
-@route("GET", "/api/integrations/{platform}/return", summary="Authorization return page (success or failure, for the "
-       "merchant's browser)", tag="integrations", auth="state", response_content_type="text/html",
-       params=[_PLATFORM, Param("success", "query", {"type": "string", "enum": ["0", "1"]}),
-               Param("user_id", "query", {"type": "string", "maxLength": 120}, description="the authorization state")],
-       responses={200: "Html", 302: "Html", 400: "Html", 404: "Error"})
-async def authorization_return(request: web.Request) -> web.Response:
-    cls = platform_class(request.app, request.match_info.get("platform", ""))
-    denied = request.query.get("success") == "0"
-    status, return_to = await service.authorization_outcome(request.app, cls.name, request.query.get("user_id", ""), denied)
-    if return_to:
-        return web.Response(status=302, headers={"Location": f"{return_to}?done=connected"})
-    code, title, message = _RETURN_TEXT[status]
-    return html_page(code, title, message.format(name=cls.display_name or cls.name))
+@route("POST", "/api/integrations/{platform}/connect", summary="Connect a store of any installed platform",
+       tag="integrations", body=CONNECT_SCHEMA, params=[_PLATFORM],
+       responses={200: "ConnectResult", 201: "Store", 202: "AuthorizationStart", 404: "Error", 409: "Error",
+                  422: "Error", 429: "Error", 502: "Error"})
+@merchant_required
+async def connect(request: web.Request, me: MerchantIdentity) -> web.Response:
+    """Validate the platform's fields, then run its connect flow (``method``, default its first):
+    API keys are checked and the store saved; an install flow is started (as
+    ``POST /api/integrations/{platform}/install`` starts it)."""
+    platform = request.match_info.get("platform", "")
+    platform_class(request.app, platform)  # 404 before reading the body
+    body = await read_json(request, CONNECT_SCHEMA)
+    return connect_answer(await service.connect_store(request.app, me.merchant_id, platform, body))
 
 
 @route("POST", "/api/integrations/{platform}/orders", summary="Look up one order of a connected store (merchant view)",

@@ -10,9 +10,9 @@ from aiohttp import web
 from bot import appkeys
 from bot.services.config import load_api_config
 from bot.api.errors import error_middleware
-from bot.services.keys import API_CONFIG, INSTALL_STARTERS, REDACTORS, STORE_HTTP
+from bot.services.keys import API_CONFIG, REDACTORS, STORE_HTTP
 from bot.services.metrics import metrics_handler, setup_metrics
-from bot.api.registry import register_routes, wrap_handler
+from bot.api.registry import register_routes
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +46,8 @@ async def _store_http(app: web.Application) -> AsyncIterator[None]:
 
 def setup(app: web.Application) -> None:
     load_route_modules()
-    from bot.api.install import CONNECT_PATH, install_aware_connect
-
-    # install flows start from /connect too
-    wrap_handler("POST", CONNECT_PATH, install_aware_connect, {200: "ConnectResult", 202: "AuthorizationStart", 409: "Error"})
     app[API_CONFIG] = load_api_config(app[appkeys.SETTINGS])
     app[REDACTORS] = []
-    app[INSTALL_STARTERS] = {}
-    from bot.api import shopify_install
-
-    shopify_install.register(app)
     app.middlewares.append(error_middleware)
     setup_metrics(app)
     register_routes(app)

@@ -7,10 +7,9 @@ here names a platform; see :mod:`bot.services.integrations` for the functions ca
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -27,17 +26,23 @@ from bot.services.errors import ApiError, FieldInvalid
 from bot.services.key_usage import count_encryptions
 from bot.services.keys import API_CONFIG
 from bot.services.metrics import STORE_CONNECTIONS
-from bot.services.platforms import call, connection, map_platform_error
+from bot.services.platforms import (  # noqa: F401 - demo_emulator_url: part of what connecting offers
+    call,
+    connect_context,
+    connection,
+    demo_emulator_url,
+    map_platform_error,
+)
 from bot.services.stores import default_widget, invalidate_widget_cache, owned_store, store_dict
 from bot.services.validation import store_base_url
-from plugins.integration import ConnectContext, ConnectFlow, FieldError, FieldRole, FieldType
+from plugins.integration import ConnectContext, ConnectFlow, FieldError, FieldType
 
 logger = logging.getLogger(__name__)
 
+#: the connect flows that send the merchant's browser to the platform to approve the connection
+INSTALL_FLOWS = (ConnectFlow.INSTALL_REDIRECT, ConnectFlow.AUTHORIZATION_CALLBACK)
 #: keys of a connect request that are the product's, not the platform's fields
 PRODUCT_KEYS = ("method", "display_name", "return_to")
-#: ``store.config`` key of a pending authorization-callback connection (its single-use state)
-AUTH_STATE_KEY = "wc_auth"
 
 
 @dataclass(frozen=True)
@@ -79,43 +84,15 @@ class ConnectResult:
         return self.redirect_url is not None
 
 
-#: ``async starter(app, merchant_id, values, display_name, return_to) -> ConnectResult`` for a
-#: platform whose install-redirect flow the product runs itself (``app[INSTALL_STARTERS][name]``)
-InstallStarter = Callable[[web.Application, int, Dict[str, str], Optional[str], Optional[str]], Awaitable[ConnectResult]]
-
-
-def state_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def default_name(url: str) -> str:
     return (urlsplit(url).hostname or url)[:200]
 
 
-def demo_emulator_url(app: web.Application, cls: Any) -> Optional[str]:
-    """In demo mode, the URL of ``cls``'s own emulator (``register_emulators``) when its stores are
-    not addressed by a URL the merchant types (no ``BASE_URL`` field) and the operator set none of
-    its app settings: every store call of a store connected then goes to the emulator, as the demo
-    store's do. Otherwise ``None`` (the platform's own address, or the one configured)."""
-    from plugins.manager import get_emulators
-
-    config = app[API_CONFIG]
-    if not config.demo or any(f.role is FieldRole.BASE_URL for f in cls.connection_schema.fields):
-        return None
-    if any(value for value in (config.app_settings.get(cls.name) or {}).values()):
-        return None
-    spec = get_emulators().get(cls.name)
-    if spec is None:
-        return None
-    return app[appkeys.SETTINGS].emulator_url(spec.name, spec.default_port)
-
-
-def context(app: web.Application, cls: Any) -> ConnectContext:
-    """What the product tells ``cls`` while connecting (public URL, its app settings, demo mode and,
-    in demo mode, its emulator: :func:`demo_emulator_url`)."""
-    config = app[API_CONFIG]
-    return ConnectContext(public_url=config.public_url, settings=dict(config.app_settings.get(cls.name) or {}),
-                          demo=config.demo, base_url_override=demo_emulator_url(app, cls))
+def context(app: web.Application, cls: Any, values: Optional[Mapping[str, str]] = None) -> ConnectContext:
+    """What the product tells ``cls`` while connecting the store the form ``values`` describe
+    (public URL, its app settings, demo mode and, in demo mode, its emulator; see
+    :func:`bot.services.platforms.connect_context`)."""
+    return connect_context(app, cls, values)
 
 
 def field_invalid(exc: FieldError) -> FieldInvalid:
@@ -123,12 +100,20 @@ def field_invalid(exc: FieldError) -> FieldInvalid:
     return FieldInvalid(f"{exc.field}: {exc.message}", details=[{"field": exc.field, "message": exc.message}])
 
 
-def choose_flow(cls: Any, method: Optional[str]) -> ConnectFlow:
-    """The connect flow ``method`` names (its value or an alias; default the platform's first)."""
+def choose_flow(cls: Any, method: Optional[str], *, install_only: bool = False) -> ConnectFlow:
+    """The connect flow ``method`` names (its value or an alias; default the platform's first).
+
+    ``install_only``: only the flows that send the merchant to the platform to approve
+    (:data:`INSTALL_FLOWS`; default the platform's first of them); 404 ``no_install_flow`` when
+    the platform has none.
+    """
     schema = cls.connection_schema
-    flows = {flow.value: flow for flow in schema.flows}
-    wanted = method or schema.flows[0].value
-    flow = flows.get(schema.flow_aliases.get(wanted, wanted))
+    allowed = [flow for flow in schema.flows if flow in INSTALL_FLOWS or not install_only]
+    if not allowed:
+        raise ApiError(404, "no_install_flow", f"{cls.display_name} stores do not connect through this flow")
+    flows = {flow.value: flow for flow in allowed}
+    wanted = method or allowed[0].value
+    flow = flows.get(schema.flow_aliases.get(wanted, wanted)) if isinstance(wanted, str) else None
     if flow is None:
         raise FieldInvalid("method: must be one of " + ", ".join(flows),
                            details=[{"field": "method", "message": "must be one of " + ", ".join(flows)}])

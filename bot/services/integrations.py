@@ -25,21 +25,13 @@ from bot.core.db.models import StoreIntegration
 from bot.core.logs import mask_order_number
 from bot.services import activity
 from bot.services import webhook_registration as hooks
+from bot.services import install_state
 from bot.services.authorization import authorization_outcome, complete_authorization, start_authorization
-from bot.services.connecting import (
-    AUTH_STATE_KEY,
-    PRODUCT_KEYS,
-    ConnectResult,
-    Cookie,
-    InstallStarter,
-    choose_flow,
-    clean_fields,
-    connect_with_keys,
-)
+from bot.services.connecting import PRODUCT_KEYS, ConnectResult, Cookie, choose_flow, clean_fields, connect_with_keys
+from bot.services.install_redirect import start_install
 from bot.services.credentials import clear_credentials
 from bot.services.db import in_db
 from bot.services.errors import ApiError, Conflict
-from bot.services.keys import INSTALL_STARTERS
 from bot.services.platforms import call, connection_for, map_platform_error, platform_class
 from bot.services.stores import invalidate_widget_cache, owned_store, store_dict
 from bot.services.validation import safe_return_to
@@ -104,7 +96,9 @@ def _disconnect(session: Session, merchant_id: int, store_id: int, platform: Opt
     store = owned_store(session, merchant_id, store_id, platform)
     clear_credentials(store)
     config = dict(store.config or {})
-    config.pop(AUTH_STATE_KEY, None)
+    pending_key, _ = install_state.pending_of(config)
+    if pending_key is not None:
+        config.pop(pending_key)
     webhooks = dict(config.get("webhooks") or {})
     webhooks.pop("secret_encrypted", None)
     webhooks["topics"] = []
@@ -135,15 +129,20 @@ async def disconnect_store(app: web.Application, merchant_id: int, store_id: int
 
 # --- connect -------------------------------------------------------------------------------------
 
-async def connect_store(app: web.Application, merchant_id: int, platform: str, body: Mapping[str, Any]) -> ConnectResult:
+async def connect_store(app: web.Application, merchant_id: int, platform: str, body: Mapping[str, Any], *,
+                        install_only: bool = False) -> ConnectResult:
     """Connect a store of ``platform`` with the values of ``body``: the platform's connection
     fields plus ``method`` (a connect flow; default the platform's first), ``display_name`` and
     ``return_to`` (a dashboard page to come back to after an approval).
 
-    Only the fields of the chosen flow are taken; an unknown key is a :class:`FieldInvalid`.
+    API keys: the store is checked and saved. Authorization callback: a pending store and the URL
+    where the merchant approves (:mod:`bot.services.authorization`). Install redirect: the
+    platform's install URL and the state cookie to set (:mod:`bot.services.install_redirect`).
+    ``install_only``: only the two flows that send the merchant to approve (default the first of
+    them). Only the fields of the chosen flow are taken; an unknown key is a :class:`FieldInvalid`.
     """
     cls = platform_class(app, platform)
-    flow = choose_flow(cls, body.get("method"))
+    flow = choose_flow(cls, body.get("method"), install_only=install_only)
     values = {k: v for k, v in body.items() if k not in PRODUCT_KEYS}
     cleaned = clean_fields(app, cls, values, flow)
     display_name = body.get("display_name") or None
@@ -152,10 +151,7 @@ async def connect_store(app: web.Application, merchant_id: int, platform: str, b
         return await connect_with_keys(app, merchant_id, cls, cleaned, display_name)
     if flow is ConnectFlow.AUTHORIZATION_CALLBACK:
         return await start_authorization(app, merchant_id, cls, cleaned, display_name, return_to)
-    starter = (app.get(INSTALL_STARTERS) or {}).get(cls.name)
-    if starter is None:
-        raise Conflict("flow_not_here", f"{cls.display_name} stores connect through their install page")
-    return await starter(app, merchant_id, cleaned, display_name, return_to)
+    return await start_install(app, merchant_id, cls, cleaned, display_name, return_to)
 
 
 # --- orders --------------------------------------------------------------------------------------
@@ -209,6 +205,6 @@ async def search_orders(app: web.Application, merchant_id: int, email: str, stor
     return list(await asyncio.gather(*(one(c) for c in targets)))
 
 
-__all__ = ["ConnectResult", "Cookie", "InstallStarter", "authorization_outcome", "choose_flow", "complete_authorization",
+__all__ = ["ConnectResult", "Cookie", "authorization_outcome", "choose_flow", "complete_authorization",
            "connect_store", "delete_store", "disconnect_store", "get_store", "list_stores", "lookup_order",
            "search_orders"]

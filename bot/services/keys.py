@@ -22,8 +22,5 @@ HEALTH_CHECKER = web.AppKey("api_health_checker", object)
 PUSH = web.AppKey("api_push", object)
 #: extra redactors run by the privacy webhooks: callables (app, store_id, order_numbers|None) -> awaitable
 REDACTORS = web.AppKey("api_redactors", list)
-#: ``platform name -> InstallStarter`` (bot.services.integrations): install-redirect flows the
-#: product runs for a platform; connecting through such a flow without a starter is a 409
-INSTALL_STARTERS = web.AppKey("api_install_starters", dict)
 
 Push = Callable[..., Any]
