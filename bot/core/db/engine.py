@@ -7,6 +7,7 @@ from typing import Any, Dict
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -22,6 +23,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         options["connect_args"] = {"timeout": 15, "check_same_thread": False}
+        if database and database != ":memory:":
+            # SQLAlchemy 1.4 gives file databases a NullPool: a new connection (and the pragmas
+            # below) for every session, which under load multiplies the moments the bot service and
+            # the action server wait for each other's locks.
+            options.update(poolclass=QueuePool, pool_size=4, max_overflow=16)
     options.update(kwargs)
     engine = create_engine(url, **options)
     if parsed.get_backend_name() == "sqlite":
