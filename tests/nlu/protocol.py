@@ -280,7 +280,7 @@ def run(names: Sequence[str], folds: int, quick: bool, stock_epochs: int, out_di
     runs = plan(examples, folds, quick)
     results: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                      "machine": machine(), "quick": quick, "folds": folds,
-                     "stock_epochs": stock_epochs,
+                     "stock_epochs": stock_epochs, "load_average_start": os.getloadavg(),
                      "data": dict(Counter(e.source for e in examples)),
                      "pipelines": {n: pipelines[n] for n in names}, "runs": {}}
     with tempfile.TemporaryDirectory(prefix="nlu-eval-") as tmp:
@@ -300,15 +300,22 @@ def run(names: Sequence[str], folds: int, quick: bool, stock_epochs: int, out_di
                                                if k in ("macro_f1", "oos_recall", "in_scope_fallback")}
                                       for t in THRESHOLDS} if threshold else {})
                 results["runs"].setdefault(run_name, {})[name] = summary
+                write_results(results, names, out_dir)
                 log(f"{run_name:12s} {name:14s} train {len(train_idx):5d} test {len(test):5d} "
                     f"F1 {summary['macro_f1']:.3f} track {fmt(summary['track_order_recall'])} "
                     f"OOS {fmt(summary['oos_recall'])} fallback {summary['in_scope_fallback']:.3f} "
                     f"order# {summary['order_number_exact']:.3f} ({seconds:.0f} s)")
+    write_results(results, names, out_dir)
+    return results
+
+
+def write_results(results: dict, names: Sequence[str], out_dir: Path) -> None:
+    """(Re)writes results.json and report.md with the runs finished so far."""
     results["aggregate"] = aggregate(results["runs"], names)
+    results["load_average_last"] = os.getloadavg()
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(results, indent=1, sort_keys=True))
     (out_dir / "report.md").write_text(markdown(results, names))
-    return results
 
 
 def pooled(runs: dict, prefix: str, name: str) -> Optional[dict]:
