@@ -15,8 +15,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TRULYBOT_DATA_DIR=/var/lib/trulybot
 
 WORKDIR /srv/trulybot
-COPY requirements.lock pyproject.toml ./
-RUN pip install --no-cache-dir -r requirements.lock
+COPY requirements.lock requirements-nodeps.lock pyproject.toml ./
+RUN pip install --no-cache-dir -r requirements.lock \
+    && pip install --no-cache-dir --no-deps -r requirements-nodeps.lock
 COPY . .
 RUN pip install --no-cache-dir --no-deps --no-build-isolation -e . \
     && trulybot train \

@@ -22,13 +22,14 @@ AXE := var/node/node_modules/axe-core/axe.min.js
 setup: $(STAMP)
 
 # The venv is rebuilt only when the lock file or the project (or a plugin package's) metadata change.
-$(STAMP): requirements.lock pyproject.toml $(addsuffix /pyproject.toml,$(PLUGIN_PACKAGES))
+$(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml $(addsuffix /pyproject.toml,$(PLUGIN_PACKAGES))
 	@python310=$$(scripts/find-python310) || exit 1; \
 	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
 		echo "Creating $(VENV) with $$python310"; rm -rf $(VENV); \
 		"$$python310" -m venv $(VENV) || exit 1; \
 	fi
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation $(addprefix -e ,$(PLUGIN_PACKAGES))
 	@touch $(STAMP)
@@ -65,8 +66,9 @@ $(AXE):
 lock: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test]'
 	(echo "# Every transitive dependency of trulybot, pinned. Regenerate with 'make lock' (Python 3.10)."; \
-	 echo "# Install: pip install -r requirements.lock && pip install --no-deps -e ."; \
-	 $(PY) -m pip freeze --all --exclude-editable | grep -v -E '^(-e|pip==)') > requirements.lock
+	 echo "# Install: pip install -r requirements.lock && pip install --no-deps -r requirements-nodeps.lock && pip install --no-deps -e ."; \
+	 $(PY) -m pip freeze --all --exclude-editable | grep -v -E '^(-e|pip==)' \
+	   | grep -v -i -F -f <(grep -v '^#' requirements-nodeps.lock | sed 's/==.*/==/')) > requirements.lock
 
 clean:
 	rm -rf $(VENV) models var .pytest_cache bench/results .mutmut-cache html

@@ -273,14 +273,15 @@ def plan(items: Sequence[Labelled], folds: int, quick: bool) -> List[Tuple[str, 
 
 
 def run(names: Sequence[str], folds: int, quick: bool, stock_epochs: int, out_dir: Path,
-        log=print) -> dict:
+        log=print, only: Optional[Sequence[str]] = None) -> dict:
+    """Every run of the plan (or only those named in ``only``) for every candidate in ``names``."""
     examples, regexes = load_training()
     blind = nlu_eval.load_examples(BLIND_SET)
     pipelines = candidates(stock_epochs)
-    runs = plan(examples, folds, quick)
+    runs = [r for r in plan(examples, folds, quick) if not only or r[0] in only]
     results: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                      "machine": machine(), "quick": quick, "folds": folds,
-                     "stock_epochs": stock_epochs,
+                     "stock_epochs": stock_epochs, "load_average_start": os.getloadavg(),
                      "data": dict(Counter(e.source for e in examples)),
                      "pipelines": {n: pipelines[n] for n in names}, "runs": {}}
     with tempfile.TemporaryDirectory(prefix="nlu-eval-") as tmp:
@@ -300,15 +301,22 @@ def run(names: Sequence[str], folds: int, quick: bool, stock_epochs: int, out_di
                                                if k in ("macro_f1", "oos_recall", "in_scope_fallback")}
                                       for t in THRESHOLDS} if threshold else {})
                 results["runs"].setdefault(run_name, {})[name] = summary
+                write_results(results, names, out_dir)
                 log(f"{run_name:12s} {name:14s} train {len(train_idx):5d} test {len(test):5d} "
                     f"F1 {summary['macro_f1']:.3f} track {fmt(summary['track_order_recall'])} "
                     f"OOS {fmt(summary['oos_recall'])} fallback {summary['in_scope_fallback']:.3f} "
                     f"order# {summary['order_number_exact']:.3f} ({seconds:.0f} s)")
+    write_results(results, names, out_dir)
+    return results
+
+
+def write_results(results: dict, names: Sequence[str], out_dir: Path) -> None:
+    """(Re)writes results.json and report.md with the runs finished so far."""
     results["aggregate"] = aggregate(results["runs"], names)
+    results["load_average_last"] = os.getloadavg()
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(results, indent=1, sort_keys=True))
     (out_dir / "report.md").write_text(markdown(results, names))
-    return results
 
 
 def pooled(runs: dict, prefix: str, name: str) -> Optional[dict]:
@@ -409,6 +417,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="comma-separated: project, stock, diet30-regex, lr-words-only")
     parser.add_argument("--stock-epochs", type=int, default=100)
     parser.add_argument("--out", type=Path, default=PROJECT / "var" / "nlu-eval")
+    parser.add_argument("--runs", default="",
+                        help="comma-separated run names to do only those, e.g. kfold-2,kfold-3")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.candidates.split(",") if n.strip()]
     unknown = [n for n in names if n not in candidates(args.stock_epochs)]
@@ -419,8 +429,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     configure_structlog(logging.WARNING)
     logging.getLogger().setLevel(logging.WARNING)
+    only = [r.strip() for r in args.runs.split(",") if r.strip()]
     results = run(names, args.folds, args.quick, args.stock_epochs, args.out,
-                  log=lambda s: print(s, flush=True))
+                  log=lambda s: print(s, flush=True), only=only)
     print()
     print((args.out / "report.md").read_text())
     print(f"written: {args.out / 'results.json'}, {args.out / 'report.md'}")

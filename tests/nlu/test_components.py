@@ -53,3 +53,37 @@ def test_only_gives_values_with_email_and_postcode_spans():
     assert only_gives_values(text, ents)
     assert not only_gives_values("refund to jane@example.com", [{"entity": "email", "start": 10, "end": 26}])
     assert not only_gives_values("hello", [])
+
+
+def _featurize(texts):
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+
+    from bot.rasa.static_embeddings import StaticEmbeddingFeaturizer
+
+    messages = [Message(data={"text": t}) for t in texts]
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process(messages)
+    featurizer = StaticEmbeddingFeaturizer({**StaticEmbeddingFeaturizer.get_default_config(),
+                                            "scale": 2.0}, "emb")
+    featurizer.process(messages)
+    return messages
+
+
+def test_static_embeddings_features_have_fixed_width():
+    """Every message, also an empty one, gets one 256-wide sentence row (the classifier needs a
+    constant width); the sequence has one row per token and the sentence vector has length 2."""
+    import numpy as np
+
+    full, empty = _featurize(["where is my stuff", ""])
+    seq, sent = full.get_dense_features("text")
+    assert seq.features.shape == (4, 256) and sent.features.shape == (1, 256)
+    assert np.isclose(np.linalg.norm(sent.features), 2.0)
+    seq0, sent0 = empty.get_dense_features("text")
+    assert sent0.features.shape == (1, 256) and not sent0.features.any()
+
+
+def test_static_embeddings_place_paraphrases_near_each_other():
+    import numpy as np
+
+    a, b, c = (m.get_dense_features("text")[1].features[0]
+               for m in _featurize(["where's my stuff", "where is my order", "book a flight to rome"]))
+    assert a @ b > a @ c + 0.5
