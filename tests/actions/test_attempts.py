@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from actions.attempts import (
-    ALLOWED, AlertThrottle, CLIENT, CONVERSATION, CONVERSATION_LOCKED, ORDER, ORDER_LOCKED, SLOWED, STORE,
+    ALLOWED, CLIENT, CONVERSATION, CONVERSATION_LOCKED, ORDER, ORDER_LOCKED, SLOWED, STORE,
     DatabaseAttemptCounter, Limits, RedisAttemptCounter, Reservation, Subjects, decide,
 )
 from bot.core.db import Merchant, StoreIntegration, make_engine, make_sessionmaker
@@ -122,7 +122,18 @@ async def test_database_counts_survive_a_new_counter(sqlite_sessions):
     assert (await DatabaseAttemptCounter(sqlite_sessions).reserve(store, Subjects("conv", "addr"))).counts[CONVERSATION] == 2
 
 
-def test_budget_alert_goes_out_once_per_interval():
-    throttle = AlertThrottle(interval=3600)
-    assert throttle.due(1, now=0.0) and not throttle.due(1, now=10.0) and throttle.due(2, now=10.0)
-    assert throttle.due(1, now=3601.0)
+async def test_budget_alert_goes_out_once_per_store_across_replicas(counter_and_stores):
+    """Two limiter instances sharing the store (two replicas): one alert per store and interval."""
+    counter, (store, other_store) = counter_and_stores
+    if isinstance(counter, RedisAttemptCounter):
+        twin = RedisAttemptCounter(require_redis())
+    else:
+        url = counter._sessions.kw["bind"].url.render_as_string(hide_password=False)
+        twin = DatabaseAttemptCounter(make_sessionmaker(make_engine(url)))  # its own engine, like another process
+    claims = await asyncio.gather(*[c.claim_alert(store) for c in (counter, twin) * 4])
+    assert sum(claims) == 1, claims
+    assert not await twin.claim_alert(store) and not await counter.claim_alert(store)
+    # another store has its own alert, which goes out again once its interval has passed
+    assert await twin.claim_alert(other_store, interval=1.0) and not await counter.claim_alert(other_store, interval=1.0)
+    await asyncio.sleep(1.1)
+    assert await counter.claim_alert(other_store, interval=1.0)
