@@ -12,16 +12,13 @@ from aiohttp import web
 from jsonschema import Draft7Validator
 
 from bot.api.errors import ApiError
-from plugins.netguard import canonical_ip, is_numeric_host, is_public_address
+from plugins.netguard import PRIVATE_SUFFIXES, canonical_ip, is_numeric_host, is_public_address
 from plugins.text import is_loopback_host
 
 MAX_BODY_BYTES = 64 * 1024
 SHOP_DOMAIN_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
 COLOR_RE = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"
 _HOST_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
-
-#: Name suffixes that only resolve on local networks (mDNS, internal zones).
-PRIVATE_SUFFIXES = (".local", ".internal", ".lan", ".home.arpa", ".localdomain")
 
 _validators: Dict[int, Draft7Validator] = {}
 
