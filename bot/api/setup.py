@@ -21,6 +21,7 @@ ROUTE_MODULES = (
     "bot.api.shopify_oauth",  # its fixed /shopify/ routes must come before the generic /{platform}/ ones
     "bot.api.integrations",
     "bot.api.webhooks",
+    "bot.api.exports",
     "bot.api.widget",
     "bot.api.activities",
     "bot.api.handoffs",
