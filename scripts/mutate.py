@@ -2,15 +2,19 @@
 
 For each module below, mutmut changes one thing at a time (a comparison, a constant, a removed
 call...) and runs that module's tests; a mutant that every test survives is a check no test pins.
-Usage: ``python scripts/mutate.py [module-path ...]`` (default: every target). The survivors of each
-module are listed at the end; ``.mutmut-cache`` keeps the results between runs.
+Usage: ``python scripts/mutate.py [module-path[:lines] ...]`` (default: every target, whole files).
+``lines`` limits the mutants to line ranges of the module, e.g.
+``bot/api/validation.py:154-203`` or ``actions/lookup.py:270-283,302-306`` (mutmut's patch-file
+mode: the ranges are written as a patch that "adds" those lines). The survivors of each module are
+listed at the end; ``.mutmut-cache`` keeps the results between runs.
 """
 from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,26 +37,58 @@ TARGETS: Dict[str, Tuple[str, ...]] = {
 }
 
 
-def run(module: str) -> List[str]:
-    """Mutate ``module``; return the ids of surviving mutants."""
+def parse_target(arg: str) -> Tuple[str, Optional[List[Tuple[int, int]]]]:
+    """``module[:a-b,c-d,e]`` → (module, [(a, b), (c, d), (e, e)]), or (module, None) for the whole file."""
+    module, _, lines = arg.partition(":")
+    if not lines:
+        return module, None
+    ranges = []
+    for part in lines.split(","):
+        first, _, last = part.partition("-")
+        start, end = int(first), int(last or first)
+        if start < 1 or end < start:
+            raise ValueError(f"bad line range {part!r}")
+        ranges.append((start, end))
+    return module, ranges
+
+
+def line_patch(module: str, ranges: Sequence[Tuple[int, int]]) -> str:
+    """A unified diff in which ``ranges`` of ``module`` are added lines (what mutmut's
+    ``--use-patch-file`` mutates)."""
+    source = (ROOT / module).read_text(encoding="utf-8").splitlines()
+    out = [f"--- {module}", f"+++ {module}"]
+    for start, end in ranges:
+        end = min(end, len(source))
+        out.append(f"@@ -0,0 +{start},{end - start + 1} @@")
+        out.extend("+" + line for line in source[start - 1:end])
+    return "\n".join(out) + "\n"
+
+
+def run(module: str, ranges: Optional[Sequence[Tuple[int, int]]] = None) -> None:
+    """Mutate ``module`` (only ``ranges`` of it when given) against its tests."""
     tests = " ".join(TARGETS[module])
     runner = f"{sys.executable} -m pytest -x -q -p no:cacheprovider -p no:randomly {tests}"
-    subprocess.run([sys.executable, "-m", "mutmut", "run", "--paths-to-mutate", module, "--runner", runner,
-                    "--no-progress", "--simple-output"], cwd=ROOT, check=False)
-    out = subprocess.run([sys.executable, "-m", "mutmut", "result-ids", "survived"], cwd=ROOT, check=False,
-                         capture_output=True, text=True).stdout.split()
-    return out
+    command = [sys.executable, "-m", "mutmut", "run", "--paths-to-mutate", module, "--runner", runner,
+               "--no-progress", "--simple-output"]
+    with tempfile.NamedTemporaryFile("w", suffix=".patch", delete=False) as patch:
+        if ranges:
+            patch.write(line_patch(module, ranges))
+            command += ["--use-patch-file", patch.name]
+    try:
+        subprocess.run(command, cwd=ROOT, check=False)
+    finally:
+        Path(patch.name).unlink()
 
 
 def main(argv: List[str]) -> int:
-    modules = argv or list(TARGETS)
-    unknown = [m for m in modules if m not in TARGETS]
+    targets = [parse_target(a) for a in argv] or [(m, None) for m in TARGETS]
+    unknown = [m for m, _ in targets if m not in TARGETS]
     if unknown:
         print(f"unknown target(s): {', '.join(unknown)}; choose from: {', '.join(TARGETS)}", file=sys.stderr)
         return 2
-    for module in modules:
-        print(f"== {module}", flush=True)
-        run(module)
+    for module, ranges in targets:
+        print(f"== {module}" + (f" lines {ranges}" if ranges else ""), flush=True)
+        run(module, ranges)
     print("\nSurvivors (show one with: .venv/bin/python -m mutmut show <id>):", flush=True)
     subprocess.run([sys.executable, "-m", "mutmut", "results"], cwd=ROOT, check=False)
     return 0
