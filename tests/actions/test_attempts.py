@@ -137,3 +137,15 @@ async def test_budget_alert_goes_out_once_per_store_across_replicas(counter_and_
     assert await twin.claim_alert(other_store, interval=1.0) and not await counter.claim_alert(other_store, interval=1.0)
     await asyncio.sleep(1.1)
     assert await counter.claim_alert(other_store, interval=1.0)
+
+
+async def test_long_subjects_are_counted_by_their_first_128_characters(counter_and_stores):
+    """The counters key on at most 128 characters of a conversation id, address or order key."""
+    counter, (store, _) = counter_and_stores
+    tag = uuid.uuid4().hex
+    base = (tag * 8)[:128]
+    first = await counter.reserve(store, Subjects(base + "x", base + "1", base + "A"))
+    second = await counter.reserve(store, Subjects(base + "y", base + "2", base + "B"))
+    assert first.counts == {CONVERSATION: 1, STORE: 1, CLIENT: 1, ORDER: 1}
+    assert second.counts == {CONVERSATION: 2, STORE: 2, CLIENT: 2, ORDER: 2}
+    assert second.previous_client_attempt is not None
