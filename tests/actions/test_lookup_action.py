@@ -367,3 +367,29 @@ async def test_lookups_are_counted_for_prometheus(stores):
     await run_lookup(stores["A"], order_number="1001", email="jane.doe@example.com", sender="c-2")
     assert value(LOOKUPS, "woocommerce", "shown") == shown + 1
     assert value(STORE_ERRORS, "woocommerce", "store_unreachable") == errors + 1
+
+
+async def test_the_postcode_path_on_a_store_that_hides_emails(stores, runtime):
+    """Postcode without a second fact asks again (not a verification); postcode and a wrong fact fail
+    the same way for a real and an unknown number."""
+    asked, events = await run_lookup(stores["S"], order_number="1003", postcode="K1M 1M4", sender="p-only")
+    assert asked[0]["text"].startswith("Thanks! This store keeps customer emails private")
+    assert SlotSet("email_hidden", True) in events
+    real, real_events = await run_lookup(stores["S"], order_number="1003", postcode="K1M 1M4", second_fact="Smith", sender="p-real")
+    unknown, unknown_events = await run_lookup(stores["S"], order_number="5555", postcode="K1M 1M4", second_fact="Smith", sender="p-unknown")
+    assert [m["text"] for m in real] == [m["text"] for m in unknown]
+    assert real[0]["text"].startswith("I couldn't find an order with that number and those details")
+    assert real_events == unknown_events and SlotSet("email_hidden", True) not in real_events
+    outcomes = [a.details["outcome"] for a in activities(runtime, "order_lookup")]
+    assert outcomes == ["need_postcode", "mismatch", "not_visible"]  # the app may not read all orders there
+
+
+@pytest.mark.parametrize("number", ["1001", "424242"])  # a real order and a number no order has
+async def test_the_fifth_failure_on_an_order_already_locks_it(stores, runtime, number):
+    for attempt in range(4):
+        messages, _ = await run_lookup(stores["A"], order_number=number, email=f"g{attempt}@x.com", sender=f"c{attempt}", client=f"a{attempt}")
+        assert messages[0]["text"] == MISMATCH_TEXT
+    fifth, _ = await run_lookup(stores["A"], order_number=number, email="g4@x.com", sender="c4", client="a4")
+    assert fifth[0]["text"].startswith("For your security I've paused lookups of that order number")
+    [lock] = [a.details for a in activities(runtime, "lookup_lockout")]
+    assert lock["scope"] == "order" and lock["conversation_id"] == "c4"
