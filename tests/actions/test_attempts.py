@@ -27,6 +27,7 @@ def test_rules():
     assert decide(_reservation(), LIMITS, 0).outcome == ALLOWED
     assert decide(_reservation(conversation=5), LIMITS, 0).outcome == ALLOWED  # the fifth try is allowed
     assert decide(_reservation(conversation=6), LIMITS, 0).outcome == CONVERSATION_LOCKED
+    assert decide(_reservation(order=5), LIMITS, 0).outcome == ALLOWED  # the fifth try on an order is allowed
     assert decide(_reservation(order=6), LIMITS, 0).outcome == ORDER_LOCKED
     # the address: 20 free, then each try waits 2, 4, 8 ... s after the previous one, never a wall
     assert decide(_reservation(previous=99.9, client=20), LIMITS, 100).outcome == ALLOWED

@@ -106,3 +106,4 @@ def test_each_refusal_says_exactly_why(url, allow, message):
 def test_https_loopback_passes_in_demo_mode_and_keeps_the_port_and_path():
     assert store_base_url("https://[::1]:8443/shop/", "store_url", allow_http_loopback=True) == "https://[::1]:8443/shop"
     assert store_base_url("https://SHOP.example:8443/a/b/", "store_url", allow_http_loopback=False) == "https://shop.example:8443/a/b"
+    assert store_base_url("https://shop.example/shopX//", "store_url", allow_http_loopback=False) == "https://shop.example/shopX"
