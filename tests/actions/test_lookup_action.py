@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import timedelta
 
 import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from actions.order_actions import ActionLookupOrder
 from bot.core.db import StoreIntegration, UserActivity
+from bot.core.db.models import LookupAttempt
 from tests.actions.conftest import faults, make_tracker
 
 CLEARED = [SlotSet("email", None), SlotSet("postcode", None), SlotSet("second_fact", None),
@@ -141,14 +143,17 @@ async def test_an_order_under_guessing_is_locked_for_everyone_but_others_carry_o
 
 
 async def test_an_address_slows_down_instead_of_hitting_a_wall(stores, runtime):
-    set_limits(runtime, address_free=3, slowdown_base=0.4)
+    set_limits(runtime, address_free=3, slowdown_base=60.0)
     for n in range(3):
         await run_lookup(stores["A"], order_number=str(2000 + n), email="a@x.com", sender=f"c{n}", client="office")
     before = direct_gets(stores["A"])
     slowed, _ = await run_lookup(stores["A"], order_number="1001", email="jane.doe@example.com", sender="colleague", client="office")
     assert slowed[0]["text"].startswith("There have been many order lookups from your network")
     assert direct_gets(stores["A"]) == before  # refused without asking the store
-    await asyncio.sleep(0.45)  # past the 0.4 s slowdown (no wall: the next try goes through)
+    # a minute later (the recorded attempts moved back instead of waiting, so a busy machine cannot
+    # turn this into a race), the next try goes through: a slowdown, never a wall
+    with runtime.sessions.begin() as session:
+        session.execute(update(LookupAttempt).values(created_at=LookupAttempt.created_at - timedelta(seconds=61)))
     shown, _ = await run_lookup(stores["A"], order_number="1001", email="jane.doe@example.com", sender="colleague", client="office")
     assert shown[0]["custom"]["order"]["number"] == "1001"
     other, _ = await run_lookup(stores["A"], order_number="1003", email="sam.lee@example.com", sender="home", client="home")
