@@ -75,3 +75,13 @@ async def test_a_shopify_webhook_signed_with_an_empty_secret_is_refused(env, mak
         resp = await client.post("/api/webhooks/shopify", data=body, headers=shopify_headers(body, topic="customers/redact",
                                                                                               secret=signer))
         assert resp.status == 401 and (await resp.json())["error"]["code"] == "bad_signature", signer
+
+
+async def test_a_fresh_state_reinstalls_a_connected_shop(env, make_api, shop):
+    """Only the used nonce is refused: installing the same shop again with a new state works."""
+    client = await make_api(shopify_api_base_url=shop.url)
+    merchant = env.merchant()
+    for _ in range(2):
+        callback = await authorize(await start(client, merchant, shop.domain))
+        resp = await client.get(path_of(callback))
+        assert resp.status == 200, await resp.text()
