@@ -65,10 +65,19 @@ def line_patch(module: str, ranges: Sequence[Tuple[int, int]]) -> str:
     return "\n".join(out) + "\n"
 
 
+def run_tests(tests: Sequence[str]) -> int:
+    """The runner mutmut calls: pytest on ``tests``, exit status 1 on any failure. mutmut 2 counts only
+    status 1 as a failing run, so a mutant that breaks the import of a module (pytest's status 2,
+    a collection error) would otherwise be reported as surviving."""
+    status = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                             *tests], cwd=ROOT, check=False).returncode
+    return 0 if status == 0 else 1
+
+
 def run(module: str, ranges: Optional[Sequence[Tuple[int, int]]] = None) -> None:
     """Mutate ``module`` (only ``ranges`` of it when given) against its tests."""
     tests = " ".join(TARGETS[module])
-    runner = f"{sys.executable} -m pytest -x -q -p no:cacheprovider -p no:randomly {tests}"
+    runner = f"{sys.executable} {Path(__file__).resolve()} --run-tests {tests}"
     command = [sys.executable, "-m", "mutmut", "run", "--paths-to-mutate", module, "--runner", runner,
                "--no-progress", "--simple-output"]
     with tempfile.NamedTemporaryFile("w", suffix=".patch", delete=False) as patch:
@@ -82,6 +91,8 @@ def run(module: str, ranges: Optional[Sequence[Tuple[int, int]]] = None) -> None
 
 
 def main(argv: List[str]) -> int:
+    if argv[:1] == ["--run-tests"]:
+        return run_tests(argv[1:])
     targets = [parse_target(a) for a in argv] or [(m, None) for m in TARGETS]
     unknown = [m for m, _ in targets if m not in TARGETS]
     if unknown:
