@@ -34,6 +34,7 @@ def test_rules():
     slowed = decide(_reservation(previous=99.0, client=21), LIMITS, 100)
     assert slowed.outcome == SLOWED and slowed.retry_after == pytest.approx(1.0)
     assert decide(_reservation(previous=97.9, client=21), LIMITS, 100).outcome == ALLOWED
+    assert decide(_reservation(previous=98.0, client=21), LIMITS, 100).outcome == ALLOWED  # the wait is exactly over
     assert decide(_reservation(previous=95.0, client=23), LIMITS, 100).retry_after == pytest.approx(3.0)
     assert decide(_reservation(previous=0.0, client=500), LIMITS, 901).outcome == ALLOWED  # capped at 15 min
     # past the store's budget an address gets 3 free failures; the first attempt past it raises the alert
