@@ -1,6 +1,7 @@
 """Privacy requests find every conversation that mentioned the customer; retention purges the rest."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -85,14 +86,27 @@ async def test_data_request_exports_conversations_found_by_email(env, make_api, 
     assert resp.status == 200 and "attachment" in resp.headers["Content-Disposition"]
     assert resp.headers["Cache-Control"] == "no-store"
     assert await resp.json() == export
-    assert not os.path.exists(entry["export_file"])
-    assert os.listdir(os.path.dirname(entry["export_file"])) == []  # no copy left behind either
+    assert not os.path.exists(entry["export_file"])  # out of reach before the response was sent
+    # the delivered copy is deleted once the response has been written out (the server finishes the
+    # request after the client has read it, so wait for that)
+    await _eventually(lambda: os.listdir(os.path.dirname(entry["export_file"])) == [])
     again = await client.get(path, headers=merchant.headers)
     assert again.status == 404 and (await again.json())["error"]["code"] == "not_found"
     assert (await client.get(f"/api/integrations/{store.id}/data-requests/78/export", headers=merchant.headers)).status == 404
-    delivered = env.query(lambda s: [a.details for a in s.execute(select(UserActivity)).scalars()
-                                     if a.details.get("outcome") == "export_delivered"])
-    assert delivered == [{"topic": "customers/data_request", "data_request_id": "77", "outcome": "export_delivered"}]
+
+    def delivered():
+        return env.query(lambda s: [a.details for a in s.execute(select(UserActivity)).scalars()
+                                    if a.details.get("outcome") == "export_delivered"])
+
+    await _eventually(lambda: delivered() != [])
+    assert delivered() == [{"topic": "customers/data_request", "data_request_id": "77", "outcome": "export_delivered"}]
+
+
+async def _eventually(check, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
 
 
 def test_a_claimed_export_is_out_of_reach_and_can_be_put_back(tmp_path):
