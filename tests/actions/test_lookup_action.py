@@ -398,3 +398,11 @@ async def test_the_fifth_failure_on_an_order_already_locks_it(stores, runtime, n
     assert fifth[0]["text"].startswith("For your security I've paused lookups of that order number")
     [lock] = [a.details for a in activities(runtime, "lookup_lockout")]
     assert lock["scope"] == "order" and lock["conversation_id"] == "c4"
+
+
+async def test_a_failed_listing_is_never_an_order_lock(stores, runtime):
+    """Listing by email and postcode names no order: even a limit of one failure per order leaves it alone."""
+    set_limits(runtime, order=1)
+    messages, _ = await run_lookup(stores["A"], email="jane.doe@example.com", postcode="00000")
+    assert messages[0]["text"].startswith("I couldn't find recent orders")
+    assert not activities(runtime, "lookup_lockout")
