@@ -396,6 +396,7 @@ async def test_the_fifth_failure_on_an_order_already_locks_it(stores, runtime, n
         assert messages[0]["text"] == MISMATCH_TEXT
     fifth, _ = await run_lookup(stores["A"], order_number=number, email="g4@x.com", sender="c4", client="a4")
     assert fifth[0]["text"].startswith("For your security I've paused lookups of that order number")
+    assert fifth[-1]["text"] == "Would you like me to pass this to a person?" and fifth[-1]["buttons"]
     [lock] = [a.details for a in activities(runtime, "lookup_lockout")]
     assert lock["scope"] == "order" and lock["conversation_id"] == "c4"
 
