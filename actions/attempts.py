@@ -11,8 +11,9 @@ verdict (:class:`Limits`):
   guessed is protected, not every shopper behind the guesser's address);
 * an address gets ``address_free`` failures, then slows down: each further attempt must wait twice
   as long after the previous one as the last, up to ``slowdown_max`` seconds;
-* past ``store_budget`` failures in a store, the merchant is alerted (once an hour per process,
-  :class:`AlertThrottle`) and addresses get only ``address_free_over_budget`` free failures.
+* past ``store_budget`` failures in a store, the merchant is alerted (once an hour per store,
+  whichever replica sees the crossing first: :meth:`AttemptCounter.claim_alert` records the alert
+  in the same store as the counts) and addresses get only ``address_free_over_budget`` free failures.
 
 A lookup refused before the store was asked gives its reservation back (:meth:`release`); a
 verified lookup gives it back and clears its conversation's failures (:meth:`succeeded`); any other
@@ -41,6 +42,7 @@ CONVERSATION = "conversation"
 CLIENT = "client"
 ORDER = "order"
 STORE = "store"
+ALERT = "alert"  #: when the store's failure-budget alert last went out (not an attempt)
 _STORE_SUBJECT = "*"
 
 ALLOWED = "allowed"
@@ -126,24 +128,6 @@ def decide(reservation: Reservation, limits: Limits, now: float) -> Verdict:
     return Verdict(ALLOWED, budget_crossed=crossed)
 
 
-class AlertThrottle:
-    """Remembers when each store's failure-budget alert last went out (process memory): reservations
-    given back let the store's count cross the budget again, which must not repeat the alert."""
-
-    def __init__(self, interval: float = WINDOW_SECONDS) -> None:
-        self._interval = interval
-        self._last: Dict[int, float] = {}
-
-    def due(self, store_id: int, now: Optional[float] = None) -> bool:
-        """True (and remembered) when no alert for ``store_id`` went out within the interval."""
-        now = time.monotonic() if now is None else now
-        last = self._last.get(store_id)
-        if last is not None and now - last < self._interval:
-            return False
-        self._last[store_id] = now
-        return True
-
-
 class AttemptCounter(Protocol):
     """Where attempts are counted."""
 
@@ -155,6 +139,11 @@ class AttemptCounter(Protocol):
 
     async def succeeded(self, reservation: Reservation) -> None:
         """Take back a verified attempt and clear its conversation's failures."""
+
+    async def claim_alert(self, store_id: int, interval: float = WINDOW_SECONDS) -> bool:
+        """True for exactly one caller per store and ``interval``, across every process sharing the
+        counts: reservations given back let the store's count cross the budget again, and several
+        replicas see crossings of their own, which must not repeat the alert."""
 
 
 class DatabaseAttemptCounter:
@@ -208,8 +197,29 @@ class DatabaseAttemptCounter:
                     LookupAttempt.subject == reservation.subjects.conversation[:128],
                 ))
 
+    def _claim_alert(self, store_id: int, interval: float) -> bool:
+        now = datetime.now(timezone.utc)
+        with self._sessions.begin() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": 0x7472756C, "b": store_id})
+            row = LookupAttempt(store_id=store_id, scope=ALERT, subject=_STORE_SUBJECT, created_at=now)
+            session.add(row)  # the insert comes first: on SQLite it takes the writer lock
+            session.flush()
+            earlier = session.execute(
+                select(func.count()).select_from(LookupAttempt).where(
+                    LookupAttempt.store_id == store_id, LookupAttempt.scope == ALERT, LookupAttempt.id != row.id,
+                    LookupAttempt.created_at >= now - timedelta(seconds=interval),
+                )
+            ).scalar_one()
+            if earlier:
+                session.delete(row)
+            return not earlier
+
     async def reserve(self, store_id: int, subjects: Subjects) -> Reservation:
         return await asyncio.get_running_loop().run_in_executor(None, self._reserve, store_id, subjects)
+
+    async def claim_alert(self, store_id: int, interval: float = WINDOW_SECONDS) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(None, self._claim_alert, store_id, interval)
 
     async def release(self, reservation: Reservation) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self._release, reservation, False)
@@ -274,6 +284,10 @@ class RedisAttemptCounter:
 
     async def succeeded(self, reservation: Reservation) -> None:
         await self._release(reservation, True)
+
+    async def claim_alert(self, store_id: int, interval: float = WINDOW_SECONDS) -> bool:
+        key = self._key(store_id, ALERT, _STORE_SUBJECT)
+        return bool(await self._redis.set(key, str(time.time()), nx=True, px=max(1, int(interval * 1000))))
 
 
 def make_attempt_counter(settings: Settings, sessions: "sessionmaker[Session]") -> AttemptCounter:

@@ -159,7 +159,7 @@ class OrderLookup:
         reservation = await self.runtime.attempts.reserve(
             self.store.store_id, Subjects(request.conversation_id, request.client, order or None))
         verdict = decide(reservation, self.runtime.limits, time.time())
-        if verdict.budget_crossed and self.runtime.budget_alerts.due(self.store.store_id):
+        if verdict.budget_crossed and await self.runtime.attempts.claim_alert(self.store.store_id):
             await self._alert_budget(request)
         if verdict.outcome == ALLOWED:
             return reservation, None

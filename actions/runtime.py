@@ -14,7 +14,7 @@ from typing import Awaitable, Callable, Optional
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.attempts import AlertThrottle, AttemptCounter, Limits, make_attempt_counter
+from actions.attempts import AttemptCounter, Limits, make_attempt_counter
 from actions.timing import FailureTiming
 from bot.core.crypto import KeyRing, load_key_ring
 from bot.core.db import make_engine, make_sessionmaker
@@ -35,8 +35,6 @@ class Runtime:
     limits: Limits = field(default_factory=Limits)
     #: seconds a lookup may spend with the store: the shopper gets an answer within 5 s
     lookup_budget_seconds: float = 4.5
-    #: at most one failure-budget alert per store and hour from this process
-    budget_alerts: AlertThrottle = field(default_factory=AlertThrottle)
     #: fetch durations of failed lookups, to pad them to the same time
     failure_timing: FailureTiming = field(default_factory=FailureTiming)
     #: how padding waits (tests record it instead)

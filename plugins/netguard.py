@@ -29,6 +29,10 @@ _SIXTOFOUR = ipaddress.ip_network("2002::/16")
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
 
 
+#: Name suffixes that only resolve on local networks (mDNS, internal zones).
+PRIVATE_SUFFIXES = (".local", ".internal", ".lan", ".home.arpa", ".localdomain")
+
+
 class AddressRefused(OSError):
     """A store host resolved to an address store calls may not reach."""
 
@@ -84,6 +88,31 @@ def canonical_ip(host: str) -> Optional[IPAddress]:
     if ip.version == 4 and str(ip) != bare:
         return None
     return ip
+
+
+def private_host_reason(host: str, *, allow_loopback: bool) -> Optional[str]:
+    """Why ``host`` (a URL's host name or IP literal) can never be a public address, else None.
+
+    Refused: numeric hosts in unusual forms, IP literals that are not public, names under
+    :data:`PRIVATE_SUFFIXES`, and ``localhost`` or loopback literals unless ``allow_loopback``.
+    This is the text-level check made when a URL is saved; the address actually connected to is
+    checked again by :class:`GuardedResolver` and :func:`check_literal_host`."""
+    bare = host.strip("[]").lower()
+    if not bare:
+        return "has no host"
+    loopback = bare == "localhost" or bare.endswith(".localhost")
+    ip = canonical_ip(bare)
+    if ip is not None:
+        loopback = is_loopback_address(ip)
+        if not loopback and not is_public_address(ip):
+            return "is not a public internet address"
+    elif is_numeric_host(bare):
+        return "has a numeric host in an unusual form; write an IPv4 address as four decimal numbers"
+    elif bare.rstrip(".").endswith(PRIVATE_SUFFIXES):
+        return "is not a public internet address"
+    if loopback and not allow_loopback:
+        return "is not a public internet address"
+    return None
 
 
 @dataclass(frozen=True)

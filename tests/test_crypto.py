@@ -5,6 +5,7 @@ import base64
 import json
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 
 from bot.core.crypto import (
@@ -17,7 +18,7 @@ from bot.core.crypto import (
 )
 from bot.core.db import Merchant, StoreIntegration, make_engine, make_sessionmaker
 from bot.core.db.migrate import upgrade
-from bot.services.credentials import get_credentials, reencrypt_all, set_credentials
+from bot.services.credentials import credential_aad, get_credentials, reencrypt_all, set_credentials, webhook_secret_aad
 
 AAD = associated_data("store_integrations", "w_1", "access_token_encrypted")
 
@@ -237,3 +238,29 @@ def test_set_credentials_refuses_bad_field_names_and_detached_stores(tmp_path):
     sessions = make_sessionmaker(make_engine(url))
     with pytest.raises(ValueError, match="field name"):
         _store_with(sessions, ring, "w_bad", {"api key": "k"})
+
+
+def _sealed(prefix: str, kid: str, key: bytes, nonce: bytes, plaintext: str, authenticated: bytes) -> str:
+    """A stored value built with the cipher directly, as an earlier release would have written it."""
+    blob = nonce + AESGCM(key).encrypt(nonce, plaintext.encode(), authenticated)
+    return f"{prefix}:{kid}:" + base64.urlsafe_b64encode(blob).decode().rstrip("=")
+
+
+def test_stored_values_of_earlier_releases_stay_readable():
+    """Known answers: the associated data is a stored format, not an implementation detail. Changing
+    it would make every stored credential and webhook secret unreadable after an upgrade."""
+    key, nonce = bytes(range(32)), bytes(range(12))
+    ring = KeyRing(keys={"k1": key}, current="k1")
+    assert credential_aad(7, "w_1", "api_key") == b"trulybot/store_integrations/7/w_1/credentials/api_key"
+    assert webhook_secret_aad("w_1") == b"trulybot/store_integrations/w_1/webhook_secret"
+    assert associated_data("store_integrations", "w_1", "consumer_key_encrypted") == \
+        b"trulybot/store_integrations/w_1/consumer_key_encrypted"
+    tb2 = _sealed("tb2", "k1", key, nonce, "shpat_known",
+                  b"tb2\x1fk1\x1ftrulybot/store_integrations/7/w_1/credentials/api_key")
+    assert ring.decrypt(tb2, credential_aad(7, "w_1", "api_key")) == "shpat_known"
+    tb1 = _sealed("tb1", "k1", key, nonce, "ck_known", b"trulybot/store_integrations/w_1/consumer_key_encrypted")
+    assert ring.decrypt(tb1, associated_data("store_integrations", "w_1", "consumer_key_encrypted")) == "ck_known"
+    # and what is written today reads back under exactly that associated data
+    written = ring.encrypt("cs_now", credential_aad(7, "w_1", "consumer_secret"))
+    raw = bytes(_blob(written))
+    assert AESGCM(key).decrypt(raw[:12], raw[12:], b"tb2\x1fk1\x1ftrulybot/store_integrations/7/w_1/credentials/consumer_secret") == b"cs_now"

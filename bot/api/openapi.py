@@ -48,6 +48,11 @@ COMPONENTS: Dict[str, Any] = {
         "connection": {"type": "object", "description": "fields (name, label, type, role, secret, required, help, "
                        "pattern, pattern_hint, choices, ...), flows, flow_fields, flow_labels"}}}}}},
     "Ok": {"type": "object", "properties": {"status": {"type": "string"}}},
+    "DataRequestExport": {"type": "object", "description": "What TrulyBot holds about one customer (a file download)",
+                          "properties": {"store": {"type": "string"}, "data_request_id": {"type": "string"},
+                                         "orders_requested": {"type": "integer"},
+                                         "activity_entries": {"type": "array", "items": {"type": "object"}},
+                                         "transcripts": {"type": "object"}, "note": {"type": "string"}}},
     "WebhookAck": {"type": "object", "properties": {"status": {"type": "string",
                                                                "enum": ["accepted", "duplicate", "ignored", "pong"]}}},
     "Order": {"type": "object", "description": "normalized order (no email, postcode or internal id)"},

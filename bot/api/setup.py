@@ -21,6 +21,7 @@ ROUTE_MODULES = (
     "bot.api.integrations",
     "bot.api.install",
     "bot.api.webhooks",
+    "bot.api.exports",
     "bot.api.widget",
     "bot.api.activities",
     "bot.api.handoffs",

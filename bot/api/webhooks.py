@@ -37,7 +37,9 @@ from bot.services.webhook_registration import store_webhook_secret
 from bot.core.db.models import ConversationSubject, StoreIntegration, UserActivity, utcnow
 from bot.core.logs import mask_order_number
 from bot.services.credentials import clear_credentials
-from bot.services.privacy import activities_of_conversations, conversations_for_email, email_hash, forget_conversations
+from bot.services.privacy import (
+    activities_of_conversations, conversations_for_email, email_hash, export_path, forget_conversations,
+)
 from plugins.errors import MalformedResponse
 from plugins.integration import OrderEvent, StoreNoticeKind, WebhookDelivery, WebhookSecret
 from bot.services.transcripts import TRACKER_ENGINE, conversations_of_store, export_conversations
@@ -440,12 +442,12 @@ async def _export_customer_data(app: web.Application, found: DataRequest) -> Non
         transcripts = await asyncio.get_running_loop().run_in_executor(
             None, export_conversations, app[TRACKER_ENGINE], found.conversations)
     settings = app[appkeys.SETTINGS]
-    safe_id = "".join(c for c in found.request_id if c.isalnum() or c in "-_")[:64] or "unknown"
-    path = settings.data_dir / "exports" / found.widget_id / f"data-request-{safe_id}.json"
+    path = export_path(settings.data_dir, found.widget_id, found.request_id)
     document = {"store": found.widget_id, "data_request_id": found.request_id, "orders_requested": found.orders,
                 "activity_entries": found.activities, "transcripts": transcripts,
                 "note": "TrulyBot stores no customer email or address (only a keyed hash of emails typed in the chat); "
-                        "transcripts contain what the shopper typed. This file is deleted after the export retention period."}
+                        "transcripts contain what the shopper typed. This file is deleted once downloaded through "
+                        "the API, or after the export retention period."}
 
     def write() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

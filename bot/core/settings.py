@@ -80,7 +80,7 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("TRULYBOT_SMTP_PASSWORD", "(unset)", "SMTP password."),
     Variable("TRULYBOT_SMTP_FROM", "trulybot@<public host>", "Sender address of notification and invitation emails."),
     Variable("TRULYBOT_TRANSCRIPT_RETENTION_DAYS", "90", "Days a conversation's transcript (Rasa tracker events) and its email index are kept after its last message; purged hourly."),
-    Variable("TRULYBOT_EXPORT_RETENTION_DAYS", "30", "Days a privacy data-request export file stays in `<data dir>/exports` before it is deleted."),
+    Variable("TRULYBOT_EXPORT_RETENTION_DAYS", "30", "Days a privacy data-request export file that nobody downloaded stays in `<data dir>/exports` before it is deleted (a download through the API deletes it at once)."),
     Variable("TRULYBOT_DEMO_PUBLIC_BIND", "0", "`1` lets demo mode bind a non-loopback `TRULYBOT_HOST` (demo mode generates keys and uses the emulators' public demo app secrets: never for real stores)."),
     Variable("TRULYBOT_METRICS_TOKEN", "(unset: loopback scrapes only)", "Bearer token `GET /metrics` requires (at least 32 characters); without it only direct loopback peers may scrape."),
     Variable("TRULYBOT_STORE_LOOPBACK_PORTS", "(emulator ports in demo mode, none in production)",

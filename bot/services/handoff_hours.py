@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from typing import Any, Dict, List, Optional, Tuple
 
+from urllib.parse import urlsplit
+
 from sqlalchemy.orm import Session
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from plugins.netguard import private_host_reason
 from plugins.text import normalize_email
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -46,8 +49,30 @@ def parse_span(text: str) -> Tuple[time, time]:
     return start, end
 
 
-def validate(raw: Any) -> Dict[str, Any]:
-    """Validated handoff settings for a store's config; ``ValueError`` naming the bad field."""
+def webhook_url(url: Any, *, allow_loopback: bool = False) -> str:
+    """A notification webhook URL: https, no credentials, a host that can be a public address
+    (the same text-level check as store URLs; the address connected to is checked again when the
+    webhook is sent). Plain http and loopback hosts only with ``allow_loopback`` (demo mode)."""
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > 500:
+        raise ValueError("webhook_url must be an http(s) URL")
+    try:
+        parts = urlsplit(url)
+        parts.port
+    except ValueError:
+        raise ValueError("webhook_url is not a valid URL") from None
+    if parts.username or parts.password:
+        raise ValueError("webhook_url must not contain credentials")
+    reason = private_host_reason(parts.hostname or "", allow_loopback=allow_loopback)
+    if reason:
+        raise ValueError(f"webhook_url {reason}")
+    if parts.scheme != "https" and not allow_loopback:
+        raise ValueError("webhook_url must be an https:// URL")
+    return url
+
+
+def validate(raw: Any, *, allow_loopback: bool = False) -> Dict[str, Any]:
+    """Validated handoff settings for a store's config; ``ValueError`` naming the bad field.
+    ``allow_loopback`` (demo mode) lets the webhook point at a local http listener."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -83,9 +108,7 @@ def validate(raw: Any) -> Dict[str, Any]:
         out["notify_emails"] = [normalize_email(e) for e in emails]
     url = raw.get("webhook_url")
     if url is not None and url != "":
-        if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > 500:
-            raise ValueError("webhook_url must be an http(s) URL")
-        out["webhook_url"] = url
+        out["webhook_url"] = webhook_url(url, allow_loopback=allow_loopback)
     return out
 
 

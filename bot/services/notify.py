@@ -6,7 +6,10 @@
 * The webhook (``config["handoff"]["webhook_url"]``) receives Slack-compatible JSON
   ``{"text": ..., "handoff": {...}}`` with ``X-TrulyBot-Timestamp`` and ``X-TrulyBot-Signature:
   sha256=<hex HMAC of "<timestamp>.<body>">`` keyed with the store's webhook secret
-  (:func:`webhook_secret`, shown to the merchant in the inbox settings).
+  (:func:`webhook_secret`, shown to the merchant in the inbox settings). It is sent through the
+  store HTTP client, whose resolver refuses loopback, private, link-local and other non-public
+  addresses at connect time (:mod:`plugins.netguard`; loopback only at
+  ``TRULYBOT_STORE_LOOPBACK_PORTS``), so a webhook URL cannot reach the internal network.
 
 Both carry a link to the conversation in the inbox. Failures are logged and counted
 (``trulybot_notifications_total{channel, purpose, outcome}``), never raised: a notification must
@@ -28,7 +31,6 @@ from email.message import EmailMessage
 from typing import Any, Dict, List, Optional, Set
 from urllib.parse import urlsplit
 
-import aiohttp
 from aiohttp import web
 from sqlalchemy.orm import Session
 
@@ -40,6 +42,8 @@ from bot.core.sealed import derive_key
 from bot.core.settings import Settings
 from bot.services import handoff as service
 from bot.services.handoff_hours import HandoffSettings
+from bot.services.keys import STORE_HTTP
+from plugins.errors import PlatformError, StoreAddressRefused
 
 logger = logging.getLogger(__name__)
 
@@ -148,18 +152,22 @@ async def post_webhook(app: web.Application, url: str, handoff: Dict[str, Any], 
     headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp,
                SIGNATURE_HEADER: sign_webhook(webhook_secret(settings, handoff["store_id"]), timestamp, body)}
     try:
-        async with app[appkeys.HTTP].post(url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=10),
-                                          allow_redirects=False) as resp:
-            if resp.status >= 300:
-                logger.warning("handoff webhook answered %s", resp.status)
-                NOTIFICATIONS.labels("webhook", "handoff", "failed").inc()
-                return False
-            NOTIFICATIONS.labels("webhook", "handoff", "sent").inc()
-            return True
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        resp = await app[STORE_HTTP].request("POST", url, store_key=f"handoff-webhook:{handoff['store_id']}",
+                                             data=body, headers=headers, timeout=10, max_retries=0)
+    except StoreAddressRefused:
+        logger.warning("handoff webhook refused: its host is not a public internet address")
+        NOTIFICATIONS.labels("webhook", "handoff", "refused").inc()
+        return False
+    except PlatformError as exc:
         logger.warning("handoff webhook failed (%s)", exc.__class__.__name__)
         NOTIFICATIONS.labels("webhook", "handoff", "failed").inc()
         return False
+    if resp.status >= 300:
+        logger.warning("handoff webhook answered %s", resp.status)
+        NOTIFICATIONS.labels("webhook", "handoff", "failed").inc()
+        return False
+    NOTIFICATIONS.labels("webhook", "handoff", "sent").inc()
+    return True
 
 
 def schedule(app: web.Application, handoff: Dict[str, Any]) -> None:

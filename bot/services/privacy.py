@@ -9,6 +9,9 @@
 * :func:`purge_expired` enforces retention: transcripts (tracker events) of conversations quiet for
   ``TRULYBOT_TRANSCRIPT_RETENTION_DAYS`` (default 90), their index rows, and data-request export
   files older than ``TRULYBOT_EXPORT_RETENTION_DAYS`` (default 30). The bot service runs it hourly.
+* A data-request export is delivered once: :func:`claim_export` takes the file out of reach of a
+  second download, and the caller deletes it once the merchant's download has been written out
+  (or puts it back with :func:`return_export` when sending failed).
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import hashlib
 import hmac
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -104,12 +108,37 @@ def quiet_conversations(engine: Engine, cutoff: float) -> List[str]:
         return [r[0] for r in rows]
 
 
+def export_path(data_dir: Path, widget_id: str, request_id: str) -> Path:
+    """Where the export of one data request of one store lives."""
+    safe_id = "".join(c for c in request_id if c.isalnum() or c in "-_")[:64] or "unknown"
+    return data_dir / "exports" / widget_id / f"data-request-{safe_id}.json"
+
+
+def claim_export(path: Path) -> Optional[Path]:
+    """Move an export out of reach of other downloads (an atomic rename); the new path, or None
+    when there is no such export (never written, already delivered, or expired)."""
+    claimed = path.with_name(f"{path.name}.sending-{uuid.uuid4().hex}")
+    try:
+        path.replace(claimed)
+    except FileNotFoundError:
+        return None
+    return claimed
+
+
+def return_export(claimed: Path, path: Path) -> None:
+    """Put back an export whose download failed, so the merchant can try again."""
+    try:
+        claimed.replace(path)
+    except OSError as exc:
+        logger.warning("could not put back an export file (%s)", exc.__class__.__name__)
+
+
 def expired_exports(data_dir: Path, cutoff: float) -> List[Path]:
-    """Data-request export files last written before ``cutoff``."""
+    """Data-request export files (also ones whose download was cut off) last written before ``cutoff``."""
     root = data_dir / "exports"
     if not root.is_dir():
         return []
-    return [p for p in root.glob("*/data-request-*.json") if p.is_file() and p.stat().st_mtime < cutoff]
+    return [p for p in root.glob("*/data-request-*") if p.is_file() and p.stat().st_mtime < cutoff]
 
 
 def purge_expired(sessions: Any, tracker: Optional[Engine], data_dir: Path, transcript_days: int, export_days: int,

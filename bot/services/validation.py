@@ -9,14 +9,12 @@ from urllib.parse import urlsplit
 from jsonschema import Draft7Validator
 
 from bot.services.errors import FieldInvalid
-from plugins.netguard import canonical_ip, is_numeric_host, is_public_address
+from plugins.netguard import PRIVATE_SUFFIXES, canonical_ip, is_numeric_host, is_public_address
 from plugins.text import is_loopback_host
 
 COLOR_RE = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"
 _HOST_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 
-#: Name suffixes that only resolve on local networks (mDNS, internal zones).
-PRIVATE_SUFFIXES = (".local", ".internal", ".lan", ".home.arpa", ".localdomain")
 
 _validators: Dict[int, Draft7Validator] = {}
 

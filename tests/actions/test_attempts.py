@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from actions.attempts import (
-    ALLOWED, AlertThrottle, CLIENT, CONVERSATION, CONVERSATION_LOCKED, ORDER, ORDER_LOCKED, SLOWED, STORE,
+    ALLOWED, CLIENT, CONVERSATION, CONVERSATION_LOCKED, ORDER, ORDER_LOCKED, SLOWED, STORE,
     DatabaseAttemptCounter, Limits, RedisAttemptCounter, Reservation, Subjects, decide,
 )
 from bot.core.db import Merchant, StoreIntegration, make_engine, make_sessionmaker
@@ -27,12 +27,14 @@ def test_rules():
     assert decide(_reservation(), LIMITS, 0).outcome == ALLOWED
     assert decide(_reservation(conversation=5), LIMITS, 0).outcome == ALLOWED  # the fifth try is allowed
     assert decide(_reservation(conversation=6), LIMITS, 0).outcome == CONVERSATION_LOCKED
+    assert decide(_reservation(order=5), LIMITS, 0).outcome == ALLOWED  # the fifth try on an order is allowed
     assert decide(_reservation(order=6), LIMITS, 0).outcome == ORDER_LOCKED
     # the address: 20 free, then each try waits 2, 4, 8 ... s after the previous one, never a wall
     assert decide(_reservation(previous=99.9, client=20), LIMITS, 100).outcome == ALLOWED
     slowed = decide(_reservation(previous=99.0, client=21), LIMITS, 100)
     assert slowed.outcome == SLOWED and slowed.retry_after == pytest.approx(1.0)
     assert decide(_reservation(previous=97.9, client=21), LIMITS, 100).outcome == ALLOWED
+    assert decide(_reservation(previous=98.0, client=21), LIMITS, 100).outcome == ALLOWED  # the wait is exactly over
     assert decide(_reservation(previous=95.0, client=23), LIMITS, 100).retry_after == pytest.approx(3.0)
     assert decide(_reservation(previous=0.0, client=500), LIMITS, 901).outcome == ALLOWED  # capped at 15 min
     # past the store's budget an address gets 3 free failures; the first attempt past it raises the alert
@@ -122,7 +124,30 @@ async def test_database_counts_survive_a_new_counter(sqlite_sessions):
     assert (await DatabaseAttemptCounter(sqlite_sessions).reserve(store, Subjects("conv", "addr"))).counts[CONVERSATION] == 2
 
 
-def test_budget_alert_goes_out_once_per_interval():
-    throttle = AlertThrottle(interval=3600)
-    assert throttle.due(1, now=0.0) and not throttle.due(1, now=10.0) and throttle.due(2, now=10.0)
-    assert throttle.due(1, now=3601.0)
+async def test_budget_alert_goes_out_once_per_store_across_replicas(counter_and_stores):
+    """Two limiter instances sharing the store (two replicas): one alert per store and interval."""
+    counter, (store, other_store) = counter_and_stores
+    if isinstance(counter, RedisAttemptCounter):
+        twin = RedisAttemptCounter(require_redis())
+    else:
+        url = counter._sessions.kw["bind"].url.render_as_string(hide_password=False)
+        twin = DatabaseAttemptCounter(make_sessionmaker(make_engine(url)))  # its own engine, like another process
+    claims = await asyncio.gather(*[c.claim_alert(store) for c in (counter, twin) * 4])
+    assert sum(claims) == 1, claims
+    assert not await twin.claim_alert(store) and not await counter.claim_alert(store)
+    # another store has its own alert, which goes out again once its interval has passed
+    assert await twin.claim_alert(other_store, interval=1.0) and not await counter.claim_alert(other_store, interval=1.0)
+    await asyncio.sleep(1.1)
+    assert await counter.claim_alert(other_store, interval=1.0)
+
+
+async def test_long_subjects_are_counted_by_their_first_128_characters(counter_and_stores):
+    """The counters key on at most 128 characters of a conversation id, address or order key."""
+    counter, (store, _) = counter_and_stores
+    tag = uuid.uuid4().hex
+    base = (tag * 8)[:128]
+    first = await counter.reserve(store, Subjects(base + "x", base + "1", base + "A"))
+    second = await counter.reserve(store, Subjects(base + "y", base + "2", base + "B"))
+    assert first.counts == {CONVERSATION: 1, STORE: 1, CLIENT: 1, ORDER: 1}
+    assert second.counts == {CONVERSATION: 2, STORE: 2, CLIENT: 2, ORDER: 2}
+    assert second.previous_client_attempt is not None

@@ -1,6 +1,8 @@
 """A guessing run: 1,000 lookups over sequential order numbers with common emails, postcodes and
 surnames, from many conversations and addresses at once, through the real action code against the
-store emulators (loopback). Nothing is disclosed, and the lockouts trip."""
+store emulators (loopback). Every fifth guess goes back to a few "hot" numbers, as a guesser
+working on one order would. Nothing is disclosed, and the lockouts trip: per conversation, the
+address slowdown, the store's failure budget, and the per-order lock on the hot numbers."""
 from __future__ import annotations
 
 import asyncio
@@ -25,13 +27,20 @@ COMMON_EMAILS = ["info@example.com", "test@example.com", "john.smith@example.com
 COMMON_POSTCODES = ["94103", "10118", "SW1A 1AA", "10001", "90210"]  # real seed postcodes among them
 COMMON_SURNAMES = ["Smith", "Johnson", "Williams", "Brown", "1234", "0000"]
 EXISTING = {"A": {str(n) for n in range(1001, 1010)}, "S": {str(n) for n in range(1001, 1009)}}
+#: numbers guessed again and again (real ones and an unknown one per store): the per-order lock must trip
+HOT = {"A": ["1001", "1003", "1777"], "S": ["1002", "1004", "1888"]}
+ORDER_LOCKED_TEXT = "I've paused lookups of that order number"
+REACHED_TEXTS = ("I couldn't find an order", "This store keeps customer emails private")  #: the store was asked
 
 
 def _attempts(rng: random.Random):
     numbers = itertools.cycle(range(1000, 1250))  # sequential: walks across the real orders again and again
     for index in range(ATTEMPTS):
         store = "A" if index % 2 == 0 else "S"
-        slots = {"order_number": str(next(numbers))}
+        number = str(next(numbers))
+        if index % 5 == 0:  # every fifth guess: one of the store's hot numbers
+            number = HOT[store][(index // 10) % len(HOT[store])]
+        slots = {"order_number": number}
         if store == "S" and rng.random() < 0.6:
             slots.update(postcode=rng.choice(COMMON_POSTCODES), second_fact=rng.choice(COMMON_SURNAMES))
         elif store == "A" and rng.random() < 0.3:
@@ -84,3 +93,20 @@ async def test_a_thousand_guesses_disclose_nothing_and_trip_the_lockouts(stores,
     assert reached <= ATTEMPTS // 2, (reached, firsts)
     woo_hits = stores["A"].emulator.app[STATS_KEY].hits
     assert woo_hits <= 3 * reached
+
+    # the per-order lock tripped on every hot number, whether it exists or not, from any conversation
+    # and address; no more than the order limit of failed verifications of one number reached the store
+    order_locks = Counter(a.details.get("scope") for a in _lockouts(runtime))
+    assert order_locks["order"] > 0, order_locks
+    limit = runtime.limits.order
+    for store_name, numbers in HOT.items():
+        for number in numbers:
+            texts = [m[0]["text"] for s, n, m in replies if s == store_name and n == number]
+            assert len(texts) >= 30
+            assert sum(ORDER_LOCKED_TEXT in t for t in texts) >= len(texts) // 2, (store_name, number)
+            assert sum(any(r in t for r in REACHED_TEXTS) for t in texts) <= limit, (store_name, number)
+
+
+def _lockouts(runtime):
+    with runtime.sessions() as session:
+        return [a for a in session.execute(select(UserActivity)).scalars() if a.details.get("outcome") == "lockout"]

@@ -56,6 +56,7 @@ def test_shopify_webhook_vectors(vector):
     body = vector["body"].encode("utf-8")
     assert verify_webhook_hmac(vector["secret"], body, vector["expected_hmac"]) is vector["expect_valid"]
     assert verify_webhook_hmac(vector["secret"], body, None) is False
+    assert verify_webhook_hmac(vector["secret"], body, "é" * 44) is False  # non-ASCII: refused, not an error
 
 
 @pytest.mark.parametrize("vector", DATA["woocommerce_webhook"], ids=[v["id"] for v in DATA["woocommerce_webhook"]])

@@ -1,6 +1,7 @@
 """Privacy requests find every conversation that mentioned the customer; retention purges the rest."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -11,7 +12,7 @@ from bot import appkeys
 from bot.services.keys import REDACTORS
 from bot.core.db.models import ConversationSubject, UserActivity
 from bot.services import activity
-from bot.services.privacy import email_hash, remember_email
+from bot.services.privacy import claim_export, email_hash, export_path, remember_email, return_export
 from tests.api.test_webhooks import api_with_push, drain, fire_shopify, installed, lookup
 
 EMAIL = "Olivia.Chen@example.com"
@@ -74,6 +75,49 @@ async def test_data_request_exports_conversations_found_by_email(env, make_api, 
     export = json.loads(open(entry["export_file"], encoding="utf-8").read())
     assert list(export["transcripts"]) == ["conv-list"]
     assert [a["details"]["conversation_id"] for a in export["activity_entries"]] == ["conv-list"]
+
+    # delivered once: the store's merchant downloads it, then it is gone (not only after the retention period)
+    path = f"/api/integrations/{store.id}/data-requests/77/export"
+    stranger = env.merchant("Other Merchant")
+    assert (await client.get(path, headers=stranger.headers)).status == 404  # another merchant's store
+    assert (await client.get(path)).status == 401
+    assert os.path.exists(entry["export_file"])
+    resp = await client.get(path, headers=merchant.headers)
+    assert resp.status == 200 and "attachment" in resp.headers["Content-Disposition"]
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert await resp.json() == export
+    assert not os.path.exists(entry["export_file"])  # out of reach before the response was sent
+    # the delivered copy is deleted once the response has been written out (the server finishes the
+    # request after the client has read it, so wait for that)
+    await _eventually(lambda: os.listdir(os.path.dirname(entry["export_file"])) == [])
+    again = await client.get(path, headers=merchant.headers)
+    assert again.status == 404 and (await again.json())["error"]["code"] == "not_found"
+    assert (await client.get(f"/api/integrations/{store.id}/data-requests/78/export", headers=merchant.headers)).status == 404
+
+    def delivered():
+        return env.query(lambda s: [a.details for a in s.execute(select(UserActivity)).scalars()
+                                    if a.details.get("outcome") == "export_delivered"])
+
+    await _eventually(lambda: delivered() != [])
+    assert delivered() == [{"topic": "customers/data_request", "data_request_id": "77", "outcome": "export_delivered"}]
+
+
+async def _eventually(check, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+def test_a_claimed_export_is_out_of_reach_and_can_be_put_back(tmp_path):
+    path = export_path(tmp_path, "w-1", "../../etc/passwd")
+    assert path.parent == tmp_path / "exports" / "w-1" and path.name == "data-request-etcpasswd.json"
+    path.parent.mkdir(parents=True)
+    path.write_text("{}")
+    claimed = claim_export(path)
+    assert claimed is not None and not path.exists() and claim_export(path) is None  # a second download gets nothing
+    return_export(claimed, path)  # a cut-off download puts it back
+    assert path.read_text() == "{}" and not claimed.exists()
 
 
 def test_the_index_holds_no_email(env):

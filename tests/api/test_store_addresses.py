@@ -74,3 +74,36 @@ async def test_connecting_a_store_whose_name_resolves_privately_is_refused(env, 
         "store_url": "https://shop.example", "consumer_key": "ck_12345678", "consumer_secret": "cs_12345678"})
     body = await resp.json()
     assert resp.status == 422 and body["error"]["code"] == "store_address_refused", body
+
+
+NUMERIC_MESSAGE = "has a numeric host in an unusual form; write an IPv4 address as four decimal numbers"
+HTTPS_MESSAGE = "must use https:// (plain http is only accepted for local emulators in demo mode)"
+
+
+@pytest.mark.parametrize("url,allow,message", [
+    ("https://", False, "must contain a host name"),
+    ("https:///orders", True, "must contain a host name"),
+    ("https://127.1", True, NUMERIC_MESSAGE),
+    ("https://" + "ä" * 64 + ".example", False, "has an invalid host name"),  # IDNA label too long
+    ("https://shop_name.example", False, "has an invalid host name"),
+    ("https://shop.example:99999", False, "is not a valid URL"),
+    ("ftp://shop.example", True, "must be an https:// URL"),
+    ("https://user@shop.example", False, "must not contain credentials"),
+    ("https://:secret@shop.example", False, "must not contain credentials"),
+    ("https://shop.example/?page=1", False, "must not contain a query string or fragment"),
+    ("https://shop.example/#top", False, "must not contain a query string or fragment"),
+    ("http://shop.example", True, HTTPS_MESSAGE),  # http only for loopback, even in demo mode
+    ("http://127.0.0.1:8101", False, HTTPS_MESSAGE),  # and only in demo mode
+    ("https://127.0.0.1", False, "must be a public store address"),
+    ("https://10.0.0.1", True, "must be a public store address"),
+])
+def test_each_refusal_says_exactly_why(url, allow, message):
+    err = _error(url, allow)
+    assert (err.status, err.code, err.message) == (422, "validation_error", message)
+    assert err.details == [{"field": "store_url", "message": message}]
+
+
+def test_https_loopback_passes_in_demo_mode_and_keeps_the_port_and_path():
+    assert store_base_url("https://[::1]:8443/shop/", "store_url", allow_http_loopback=True) == "https://[::1]:8443/shop"
+    assert store_base_url("https://SHOP.example:8443/a/b/", "store_url", allow_http_loopback=False) == "https://shop.example:8443/a/b"
+    assert store_base_url("https://shop.example/shopX//", "store_url", allow_http_loopback=False) == "https://shop.example/shopX"

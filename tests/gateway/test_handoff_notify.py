@@ -53,7 +53,8 @@ async def test_email_and_signed_webhook_arrive_with_a_link_to_the_conversation(
     hook_app = web.Application()
     hook_app.router.add_post("/slack", hook)
     hook_server = await aiohttp_server(hook_app)
-    client = await aiohttp_client(make_app(**_smtp_env(port)))
+    # the webhook goes through the guarded store client: loopback only at an allowed port
+    client = await aiohttp_client(make_app(**_smtp_env(port), TRULYBOT_STORE_LOOPBACK_PORTS=str(hook_server.port)))
     app = client.server.app
     _set_store_config(app, store_ids["w-a"], {"notify_emails": ["team@shop.example"],
                                              "webhook_url": f"http://127.0.0.1:{hook_server.port}/slack"})
