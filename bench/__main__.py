@@ -223,16 +223,19 @@ def replica_phases(plan: Dict[str, Any], progress: Progress, out: Dict[str, Any]
 
     Both runs use the same topology (``trulybot up [--replicas 2]``, PostgreSQL app database and tracker
     store, Redis) so only the replica count differs. Needs HAProxy and the PostgreSQL and Redis of
-    ``TRULYBOT_BENCH_POSTGRES_URL`` / ``TRULYBOT_BENCH_REDIS_URL`` (default: the test servers'
-    ``TRULYBOT_TEST_POSTGRES_URL`` / ``TRULYBOT_TEST_REDIS_URL``).
+    ``TRULYBOT_BENCH_POSTGRES_URL`` / ``TRULYBOT_BENCH_REDIS_URL`` (default: the test servers' URLs of
+    ``tests/support/servers.py``, i.e. ``TRULYBOT_TEST_*`` or the local servers).
     """
     from bench.load import WidgetTarget
     from tests.support.topology import Topology, haproxy_available
 
-    postgres = os.environ.get("TRULYBOT_BENCH_POSTGRES_URL") or os.environ.get("TRULYBOT_TEST_POSTGRES_URL")
-    redis = os.environ.get("TRULYBOT_BENCH_REDIS_URL") or os.environ.get("TRULYBOT_TEST_REDIS_URL")
-    missing = [name for name, ok in (("haproxy", haproxy_available()), ("a PostgreSQL URL", postgres),
-                                     ("a Redis URL", redis)) if not ok]
+    from tests.support import servers
+
+    postgres = os.environ.get("TRULYBOT_BENCH_POSTGRES_URL") or servers.POSTGRES_URL
+    redis = os.environ.get("TRULYBOT_BENCH_REDIS_URL") or servers.REDIS_URL
+    missing = [name for name, ok in (("haproxy", haproxy_available()),
+                                     ("PostgreSQL on 127.0.0.1:5432", servers.answers("127.0.0.1", 5432) or "TRULYBOT_BENCH_POSTGRES_URL" in os.environ),
+                                     ("Redis on 127.0.0.1:6379", servers.answers("127.0.0.1", 6379) or "TRULYBOT_BENCH_REDIS_URL" in os.environ)) if not ok]
     if missing:
         out["replicas"] = {"skipped": "needs " + ", ".join(missing)}
         say(f"replicas: skipped ({out['replicas']['skipped']})")

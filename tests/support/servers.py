@@ -14,7 +14,8 @@ POSTGRES_URL = os.environ.get("TRULYBOT_TEST_POSTGRES_URL", "postgresql://postgr
 REDIS_URL = os.environ.get("TRULYBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def _answers(host: str, port: int) -> bool:
+def answers(host: str, port: int) -> bool:
+    """True when something accepts TCP connections on ``host:port``."""
     try:
         with socket.create_connection((host, port), timeout=1):
             return True
@@ -24,7 +25,7 @@ def _answers(host: str, port: int) -> bool:
 
 def require_server(name: str, host: str, port: int) -> None:
     """Skip (or fail under CI=true) unless ``host:port`` accepts connections."""
-    if _answers(host, port):
+    if answers(host, port):
         return
     reason = f"{name} is not answering on {host}:{port}"
     if os.environ.get("CI", "").lower() == "true":
