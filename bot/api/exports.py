@@ -1,7 +1,7 @@
 """``GET /api/integrations/{id}/data-requests/{request_id}/export``: a privacy data-request export,
 delivered once.
 
-A customer data request (Shopify ``customers/data_request``) leaves a JSON file of what TrulyBot
+A customer data request (a platform webhook read as a ``CUSTOMER_DATA_REQUEST`` store notice) leaves a JSON file of what TrulyBot
 holds about the customer (see :mod:`bot.api.webhooks`). The store's merchant downloads it here; it
 counts as delivered once the whole response has been written to the merchant's connection, and is
 then deleted, so a second download answers 404. A download cut off before the end puts the file
