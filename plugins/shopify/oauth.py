@@ -13,7 +13,6 @@ it is honoured for loopback URLs, or in demo mode.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Tu
 from urllib.parse import urlencode, urlsplit
 
 from plugins.integration import ConnectContext, InstallCallback, InstallGrant, InstallRefused
+from plugins.shopify import webhooks
 from plugins.shopify.normalize import PLATFORM
 from plugins.text import is_loopback_host
 
@@ -87,14 +87,14 @@ def fresh_timestamp(params: Params, window: float, now: Optional[float] = None) 
 
 def webhook_hmac(secret: str, body: bytes) -> str:
     """Base64 HMAC-SHA256 of a webhook's raw body (``X-Shopify-Hmac-Sha256``)."""
-    return base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
+    return webhooks.signature(secret, body)
 
 
 def verify_webhook_hmac(secret: str, body: bytes, given: Optional[str]) -> bool:
-    """Constant-time check of ``X-Shopify-Hmac-Sha256`` over the raw body bytes."""
-    if not given or not secret:
-        return False
-    return hmac.compare_digest(webhook_hmac(secret, body).encode("ascii"), given.strip().encode("ascii", "replace"))
+    """Constant-time check of ``X-Shopify-Hmac-Sha256`` over the raw body bytes: the check the
+    webhook route runs (:func:`plugins.shopify.webhooks.verify`), for a header value alone."""
+    headers = {"X-Shopify-Hmac-Sha256": given.strip()} if given else {}
+    return webhooks.verify(body, headers, secret)
 
 
 # --- the flow ---------------------------------------------------------------------------------------
