@@ -200,3 +200,13 @@ def test_report_targets_and_render():
     assert "TrulyBot vs stock Rasa" in text and "4.00x" in text and "Targets" in text
     assert "One long conversation" in text and "2.14x" in text
     assert "Replicas: shopper mix, 64 closed-loop shoppers" in text and "turns/s per core" in text
+
+
+def test_wrong_email_conversations_never_repeat_an_order_number():
+    """Five failures on one number lock it for everyone: the bench must not trip that lock itself."""
+    import random
+
+    step = next(s for s in next(sc for sc in SHOPPER_MIX if sc.name == "wrong-email").steps if s.fresh_number)
+    numbers = [step.pick(random.Random(n % 3)) for n in range(50)]  # same seeds, as in later phases
+    assert len(set(numbers)) == 50
+    assert all(n.isdigit() and int(n) > 300000 for n in numbers)
