@@ -23,6 +23,7 @@ from bench import procs, stock
 from bench.machine import describe
 from bench.report import render, targets
 from bench.scenarios import COMPARABLE, SHOPPER_MIX
+from bench.stack import BENCH_NEW_SESSIONS_PER_STORE
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -246,7 +247,8 @@ def replica_phases(plan: Dict[str, Any], progress: Progress, out: Dict[str, Any]
     for replicas in (1, 2):
         say(f"replicas: starting trulybot up {'--replicas 2 ' if replicas > 1 else ''}(HAProxy, PostgreSQL, Redis)")
         topo = Topology(tmp / f"replicas-{replicas}", postgres, redis, replicas=replicas,
-                        TRULYBOT_LOG_LEVEL="WARNING", TRULYBOT_RESTART_LIMIT="0", TRULYBOT_STARTUP_TIMEOUT="600")
+                        TRULYBOT_LOG_LEVEL="WARNING", TRULYBOT_RESTART_LIMIT="0", TRULYBOT_STARTUP_TIMEOUT="600",
+                        TRULYBOT_NEW_SESSIONS_PER_STORE=str(BENCH_NEW_SESSIONS_PER_STORE))
         try:
             try:
                 topo.wait_ready(660)

@@ -18,6 +18,9 @@ from bench import procs
 
 PROJECT = Path(__file__).resolve().parents[1]
 
+#: New conversations per store per 10 minutes the bench's stacks allow (see ``Stack``).
+BENCH_NEW_SESSIONS_PER_STORE = 10_000_000
+
 
 def free_ports(count: int) -> List[int]:
     socks, ports = [], []
@@ -106,6 +109,9 @@ class TrulyBotStack(Service):
             TRULYBOT_WOOCOMMERCE_EMULATOR_PORT=str(woo), TRULYBOT_SHOPIFY_EMULATOR_PORT=str(shop),
             TRULYBOT_DATA_DIR=str(data_dir), TRULYBOT_TRUSTED_PROXIES="127.0.0.1/32",
             TRULYBOT_LOG_LEVEL="WARNING", TRULYBOT_RESTART_LIMIT="0",
+            # every simulated shopper opens a new conversation on one of two stores: far beyond the
+            # default 3,000 new conversations per store per 10 minutes
+            TRULYBOT_NEW_SESSIONS_PER_STORE=str(BENCH_NEW_SESSIONS_PER_STORE),
             RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1",
             SQLALCHEMY_SILENCE_UBER_WARNING="1", LOG_LEVEL="WARNING",
         )

@@ -13,7 +13,7 @@ from bot.core.crypto import load_key_ring
 from bot.dashboard import setup_dashboard
 from bot.core.db import make_engine, make_sessionmaker
 from bot.api import setup_api
-from bot.gateway import setup_gateway
+from bot.gateway import GatewayLimits, setup_gateway
 from bot.health import health, live
 from bot.rasa.client import RasaClient
 from bot.rasa.queue import RasaQueue
@@ -69,7 +69,8 @@ def create_app(settings: Settings) -> web.Application:
     setup_api(app)  # merchant API, webhooks, metrics
     setup_transcripts(app)  # privacy webhooks erase transcripts from Rasa's tracker store
     app.cleanup_ctx.append(retention_ctx)  # transcripts, email index and exports past their retention
-    setup_gateway(app)
+    setup_gateway(app, GatewayLimits(new_sessions_per_address=settings.new_sessions_per_address,
+                                      new_sessions_per_store=settings.new_sessions_per_store))
     setup_dashboard(app)
     setup_handoff(app)  # live handoff: bus, gateway routing, inbox, notifications
     return app

@@ -107,3 +107,15 @@ def test_production_requires_secrets(tmp_path):
 def test_settings_is_immutable():
     with pytest.raises(Exception):
         Settings().port = 1  # type: ignore[misc]
+
+
+def test_new_session_budgets_reach_the_gateway(tmp_path):
+    from bot.app import create_app
+    from bot.gateway.config import LIMITS
+
+    settings = load_settings({"TRULYBOT_DATA_DIR": str(tmp_path), "TRULYBOT_NEW_SESSIONS_PER_STORE": "12345",
+                              "TRULYBOT_NEW_SESSIONS_PER_ADDRESS": "7"})
+    limits = create_app(settings)[LIMITS]
+    assert (limits.new_sessions_per_store, limits.new_sessions_per_address) == (12345, 7)
+    with pytest.raises(SettingsError):
+        load_settings({"TRULYBOT_NEW_SESSIONS_PER_STORE": "0"})

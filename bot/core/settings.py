@@ -45,6 +45,8 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("TRULYBOT_PUBLIC_URL", "http://<host>:<port>", "External base URL of the bot service (widget socket URL, OAuth redirects)."),
     Variable("TRULYBOT_RASA_HOST", "127.0.0.1", "Interface the Rasa server binds to (keep it private)."),
     Variable("TRULYBOT_RASA_PORT", "5005", "Port of the Rasa server."),
+    Variable("TRULYBOT_NEW_SESSIONS_PER_ADDRESS", "30", "New widget conversations per client address group (IPv6: its /64) per 10 minutes; resumed sessions do not count."),
+    Variable("TRULYBOT_NEW_SESSIONS_PER_STORE", "3000", "New widget conversations per store per 10 minutes (each is a database row); raise it for a store with more traffic."),
     Variable("TRULYBOT_RASA_CONCURRENCY", "8", "Shopper turns one bot service sends to Rasa at once; further turns queue in the bot service (their shoppers see `typing`)."),
     Variable("TRULYBOT_RASA_QUEUE_SECONDS", "30", "How long a queued turn waits for one of those slots before the shopper gets `unavailable`."),
     Variable("TRULYBOT_ACTIONS_HOST", "127.0.0.1", "Interface the action server binds to (keep it private)."),
@@ -102,6 +104,8 @@ class Settings:
     rasa_port: int = 5005
     rasa_concurrency: int = 8
     rasa_queue_seconds: int = 30
+    new_sessions_per_address: int = 30
+    new_sessions_per_store: int = 3000
     actions_host: str = "127.0.0.1"
     actions_port: int = 5055
     action_endpoint_url: str = ""
@@ -208,6 +212,8 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         rasa_port=read.port("TRULYBOT_RASA_PORT", 5005),
         rasa_concurrency=read.integer("TRULYBOT_RASA_CONCURRENCY", 8, minimum=1, maximum=1000),
         rasa_queue_seconds=read.integer("TRULYBOT_RASA_QUEUE_SECONDS", 30, minimum=1, maximum=600),
+        new_sessions_per_address=read.integer("TRULYBOT_NEW_SESSIONS_PER_ADDRESS", 30, minimum=1, maximum=1_000_000),
+        new_sessions_per_store=read.integer("TRULYBOT_NEW_SESSIONS_PER_STORE", 3000, minimum=1, maximum=10_000_000),
         actions_host=actions_host,
         actions_port=actions_port,
         action_endpoint_url=read.http_url(
