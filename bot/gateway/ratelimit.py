@@ -60,11 +60,12 @@ class MessageRateLimiter:
     def __init__(self, limit: int, window: float, redis: Any = None, prefix: str = "trulybot:") -> None:
         self.local = SlidingWindow(limit, window)
         self.redis = redis
+        self.shared = RedisWindow(redis) if redis is not None else None
         self.prefix = prefix
 
     async def allow(self, conversation_id: str) -> bool:
-        if self.redis is not None:
-            allowed = await redis_allow(self.redis, f"{self.prefix}rl:{conversation_id}", self.local.limit, self.local.window)
+        if self.shared is not None:
+            allowed = await self.shared.allow(f"{self.prefix}rl:{conversation_id}", self.local.limit, self.local.window)
             if allowed is not None:
                 return allowed
         return self.local.allow(conversation_id)
@@ -87,16 +88,22 @@ return 1
 """
 
 
-async def redis_allow(redis: Any, key: str, limit: int, window: float) -> Optional[bool]:
-    """Record one event under ``key`` if fewer than ``limit`` were accepted in the last ``window``
-    seconds; True when accepted, False when over the limit, None when Redis is unavailable."""
-    window_ms = max(1, int(window * 1000))
-    try:
-        accepted = await redis.eval(_SLIDING_WINDOW_SCRIPT, 1, key, window_ms, limit, secrets.token_hex(8))
-        return bool(int(accepted))
-    except Exception as exc:  # noqa: BLE001 - Redis trouble must not stop the chat
-        logger.warning("rate limit: Redis unavailable (%s), counting in process", exc.__class__.__name__)
-        return None
+class RedisWindow:
+    """The sliding window above, kept in Redis; the script is sent once and then run by its digest."""
+
+    def __init__(self, redis: Any) -> None:
+        self._script = redis.register_script(_SLIDING_WINDOW_SCRIPT)
+
+    async def allow(self, key: str, limit: int, window: float) -> Optional[bool]:
+        """Record one event under ``key`` if fewer than ``limit`` were accepted in the last ``window``
+        seconds; True when accepted, False when over the limit, None when Redis is unavailable."""
+        window_ms = max(1, int(window * 1000))
+        try:
+            accepted = await self._script(keys=[key], args=[window_ms, limit, secrets.token_hex(8)])
+            return bool(int(accepted))
+        except Exception as exc:  # noqa: BLE001 - Redis trouble must not stop the chat
+            logger.warning("rate limit: Redis unavailable (%s), counting in process", exc.__class__.__name__)
+            return None
 
 
 class NewSessionLimiter:
@@ -108,17 +115,17 @@ class NewSessionLimiter:
     def __init__(self, per_address: int, per_store: int, window: float, redis: Any = None, prefix: str = "trulybot:") -> None:
         self.addresses = SlidingWindow(per_address, window)
         self.stores = SlidingWindow(per_store, window)
-        self.redis = redis
+        self.shared = RedisWindow(redis) if redis is not None else None
         self.prefix = prefix
 
     async def allow(self, address_group: str, store_id: int) -> Optional[str]:
-        if self.redis is not None:
+        if self.shared is not None:
             window = self.addresses.window
-            by_address = await redis_allow(self.redis, f"{self.prefix}ns:a:{address_group}", self.addresses.limit, window)
+            by_address = await self.shared.allow(f"{self.prefix}ns:a:{address_group}", self.addresses.limit, window)
             if by_address is not None:
                 if not by_address:
                     return "address"
-                by_store = await redis_allow(self.redis, f"{self.prefix}ns:s:{store_id}", self.stores.limit, window)
+                by_store = await self.shared.allow(f"{self.prefix}ns:s:{store_id}", self.stores.limit, window)
                 if by_store is not None:
                     return None if by_store else "store"
         if not self.addresses.allow(address_group):

@@ -26,6 +26,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.core.db.engine import sqlite_pragmas
 from bot.core.logs import add_redaction_to_all_handlers
 from bot.core.settings import load_settings
 
@@ -73,13 +74,7 @@ class SettingsSQLTrackerStore(SQLTrackerStore):
         engine = sa.create_engine(self.engine.url, poolclass=sa.pool.QueuePool, pool_size=2, max_overflow=8,
                                   connect_args={"check_same_thread": False, "timeout": 30})
 
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
+        sa.event.listen(engine, "connect", sqlite_pragmas)
         self.engine.dispose()
         self.engine = engine
         self.sessionmaker = sa.orm.session.sessionmaker(bind=engine)

@@ -31,11 +31,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     options.update(kwargs)
     engine = create_engine(url, **options)
     if parsed.get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", sqlite_pragmas)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL journaling (readers never wait for the writer), commits without an fsync each
+    (synchronous=NORMAL) and foreign keys enforced, on every new SQLite connection."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
