@@ -17,11 +17,20 @@ Applied once, when Rasa imports the TrulyBot channel (:mod:`bot.rasa.channel`):
   there when events were only appended (any rewind, restart or new loop name falls back to a fold
   from the start). With the tracker cache of :mod:`bot.rasa.stores` the tracker object, and so this
   memo, lives from one turn to the next.
+* **Graph runs without dask** (:mod:`bot.rasa.graph_runner`): the NLU parse and every action
+  prediction run the model graph node after node instead of through dask's scheduler.
+* **The classifier's feature matrix** (:mod:`bot.rasa.sentence_matrix`): built from the sentence
+  features alone, without deep copies of the per-token matrices.
+* **Rule matches remembered** (:mod:`bot.rasa.rule_lookup`): RulePolicy's filter of its rules by
+  the conversation's recent states is kept per distinct states.
+* **Tracker copies without a replay** (:mod:`bot.rasa.tracker_copy`): the copy Rasa takes before
+  each action is built from the tracker's state instead of replaying every event.
 * **Debug formatting of states.** RulePolicy formats every past state of the conversation into a
   string for a debug log line on each prediction, even when debug logging is off; the string is now
   built only if a log handler renders it.
 
-Each patch keeps Rasa's behaviour (tests in ``tests/test_rasa_speedups.py``).
+Each patch keeps Rasa's behaviour (tests in ``tests/test_rasa_speedups.py``,
+``tests/test_rasa_incremental_states.py`` and ``tests/test_rasa_fast_paths.py``).
 """
 from __future__ import annotations
 
@@ -267,4 +276,11 @@ def apply() -> None:
         _cached_event_types()
         _incremental_tracker_states()
         _lazy_state_formatting()
+        # Rasa's engine, policies and scikit-learn: imported here, not when this module is.
+        from bot.rasa import graph_runner, rule_lookup, sentence_matrix, tracker_copy
+
+        graph_runner.install()
+        sentence_matrix.install()
+        rule_lookup.install()
+        tracker_copy.install()
         _applied = True
