@@ -83,3 +83,48 @@ def test_rule_policy_formats_states_only_when_rendered():
     assert copy.deepcopy(lazy) is lazy
     assert str(lazy) == Policy.format_tracker_states(states) and "user intent: greet" in str(lazy)
     assert lazy == Policy.format_tracker_states(states)
+
+
+RESPONSES = [
+    {},
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "email", "value": "a@b.example"}, {"event": "bot", "text": "hi"},
+                {"event": "active_loop", "name": None}, {"event": "followup", "name": "x"},
+                {"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet", "confidence": 1},
+                                                               "entities": [{"entity": "e", "value": 1}]}},
+                {"event": "action", "name": "utter_x", "policy": None, "confidence": None}],
+     "responses": [{"text": "ok"}]},
+    {"events": [{"event": "slot", "name": "email"}]},  # no value
+    {"events": [{"event": "no_such_event"}]},
+    {"events": [{"name": "email", "value": 1}]},  # no event name
+    {"events": [{"event": 7}]},
+    {"events": ["slot"]},
+    {"events": {"event": "slot"}},
+    {"events": [{"event": "user", "parse_data": {"entities": [{"entity": "e"}]}}]},  # entity without value
+    {"events": [{"event": "user", "parse_data": {"intent": {"confidence": "high"}}}]},
+    {"events": [{"event": "action", "hide_rule_turn": "yes"}]},
+    {"events": [{"event": "entities", "entities": [{"entity": "e", "value": "v"}]}]},
+    {"events": [{"event": "entities"}]},
+    {"events": [{"event": "bot", "timestamp": "now"}]},
+    {"events": [{"event": "bot", "metadata": []}]},
+    {"responses": [{"text": "hi"}, "plain string"]},
+    ["not", "an", "object"],
+]
+
+
+@pytest.mark.parametrize("result", RESPONSES, ids=range(len(RESPONSES)))
+def test_action_response_verdict_and_error_equal_the_full_schema(result):
+    from jsonschema import validators
+
+    from bot.rasa.action_response import ActionResponseValidator
+
+    schema = RemoteAction.action_response_format_spec()
+    full = validators.validator_for(schema)(schema)
+    fast = ActionResponseValidator(schema)
+    assert fast.is_valid(result) == full.is_valid(result)
+    if full.is_valid(result):
+        fast.validate(result)
+    else:
+        with pytest.raises(ValidationError) as raised:
+            fast.validate(result)
+        assert raised.value.message == next(full.iter_errors(result)).message
