@@ -90,6 +90,28 @@ async def test_a_turn_reuses_the_saved_tracker_and_saves_only_new_events(make_st
     assert [e.as_dict() for e in loaded.events] == [e.as_dict() for e in tracker.events][1:]  # session rows only
 
 
+async def test_a_new_conversation_as_rasa_creates_it_is_cached_from_its_first_save(make_store):
+    store = make_store()
+    sql = Statements(store.engine)
+    sender = "c-" + uuid.uuid4().hex
+    tracker = DialogueStateTracker(sender, DOMAIN.slots)  # get_or_create_tracker: a listen, then the session
+    tracker.update(ActionExecuted("action_listen"))
+    await store.save(tracker)
+    for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")):
+        tracker.update(event)
+    turn(tracker, "help")
+    await store.save(tracker)
+    sql.take()
+    assert await store.retrieve(sender) is tracker
+    assert "SELECT DATA" not in sql.take()
+    # a second session start: a retrieve would load only the new session, so the tracker is reloaded
+    for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")):
+        tracker.update(event)
+    await store.save(tracker)
+    again = await store.retrieve(sender)
+    assert again is not tracker and isinstance(again.events[0], SessionStarted)
+
+
 async def test_rows_written_elsewhere_are_loaded_and_nothing_is_lost_or_duplicated(make_store):
     ours, other = make_store(), make_store()  # two Rasa replicas sharing the database
     sender = "c-" + uuid.uuid4().hex

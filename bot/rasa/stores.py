@@ -15,7 +15,6 @@ session on every retrieve and counts it on every save.
 from __future__ import annotations
 
 import collections
-import itertools
 import os
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
@@ -32,9 +31,16 @@ from bot.core.settings import load_settings
 
 
 def _spans_sessions(tracker: DialogueStateTracker) -> bool:
-    """True when the tracker holds a session start after its first two events (``action_session_start``,
-    ``session_started``), i.e. more than the session a retrieve would load."""
-    return any(isinstance(event, SessionStarted) for event in itertools.islice(tracker.events, 2, None))
+    """True when the tracker holds more than one session start, i.e. more than the session a retrieve
+    would load. (Rasa creates a new conversation's tracker with an ``action_listen`` and starts the
+    session after it: that single session start keeps the tracker cacheable.)"""
+    starts = 0
+    for event in tracker.events:
+        if isinstance(event, SessionStarted):
+            starts += 1
+            if starts > 1:
+                return True
+    return False
 
 
 @dataclass
