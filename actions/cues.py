@@ -32,6 +32,9 @@ _ARRIVAL = re.compile(
 )
 # Store facts a merchant can fill in, checked in this order; the first match wins.
 _FACT_TOPICS: Tuple[Tuple[str, "re.Pattern[str]"], ...] = (
+    ("cancellation", re.compile(
+        r"\b(?:cancel\w*|cancle\w*|cancellaiton|terminat\w*|early ?exit|withdrawal|penalt(?:y|ies)|"
+        r"break (?:the|my) contract)\b", re.IGNORECASE)),
     ("payment", re.compile(
         r"\b(?:pay|paying|payment|payments|paypal|credit card|debit card|card|cards|visa|mastercard|amex|american express|"
         r"klarna|afterpay|apple pay|google pay|cash|bank transfer|crypto|bitcoin|installments?)\b", re.IGNORECASE)),
@@ -89,7 +92,8 @@ def asks_when_it_arrives(text: str) -> bool:
 
 
 def store_fact_topic(text: str) -> Optional[str]:
-    """Which store fact a message asks about (``payment``, ``hours``, ``contact``, ``shipping``), if any."""
+    """Which store fact a message asks about (``cancellation``, ``payment``, ``hours``, ``contact``,
+    ``shipping``), if any."""
     for topic, pattern in _FACT_TOPICS:
         if pattern.search(text or ""):
             return topic

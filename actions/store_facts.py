@@ -1,5 +1,5 @@
 """Store facts a merchant fills in on the widget page: ``action_store_info`` (opening hours, contact
-details, payment methods, where the store ships) and ``action_invoice``.
+details, payment methods, where the store ships, cancellation terms and fees) and ``action_invoice``.
 
 A fact the merchant has not filled in gets an honest "I don't know" with the way to reach the team,
 never an invented answer.
@@ -22,6 +22,7 @@ TOPICS: Dict[str, str] = {
     "contact": "how to contact the store",
     "payment": "which payment methods the store accepts",
     "shipping": "where the store ships",
+    "cancellation": "the store's cancellation terms (including any fee for cancelling)",
 }
 FACT_KEYS = ("hours", "contact", "payment")
 
@@ -42,6 +43,16 @@ class ActionStoreInfo(Action):
         contact = store.fact("contact")
         if topic == "shipping":
             dispatcher.utter_message(text=say(runtime, store, "policy", intro="About delivery:", policy=store.policy("shipping")))
+            return kept
+        if topic == "cancellation":
+            # Only the merchant's own text answers a question about fees; the default cancellation
+            # policy (used by the cancellation request) says nothing about them.
+            terms = store.fact("cancellation")
+            if terms:
+                dispatcher.utter_message(text=say(runtime, store, "policy", intro="About cancellations:", policy=terms))
+            else:
+                dispatcher.utter_message(text=say(runtime, store, "store_fact_unknown", topic=TOPICS[topic], contact=contact),
+                                         buttons=HANDOFF_BUTTONS[:1])
             return kept
         if topic is None:
             known = {key: store.fact(key) for key in FACT_KEYS if store.fact(key)}

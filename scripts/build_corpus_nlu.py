@@ -62,7 +62,8 @@ def project_files() -> List[Path]:
 BITEXT_MAP: Dict[str, str] = {
     "track_order": "track_order",
     "cancel_order": "cancel_order",
-    "check_cancellation_fee": "cancel_order",
+    # A fee question asks about the store's cancellation terms; it is not a request to cancel.
+    "check_cancellation_fee": "store_info",
     "change_order": "change_order",
     "change_shipping_address": "change_order",
     "set_up_shipping_address": "change_order",

@@ -332,6 +332,19 @@ async def test_shipping_regions_come_from_the_shipping_policy(stores):
     assert messages[0]["text"].startswith("About delivery: Orders usually ship within 1-3 business days")
 
 
+async def test_cancellation_fee_question_gets_the_merchants_terms_or_an_honest_dont_know(stores, runtime):
+    set_policies(runtime, stores["A"], cancellation="Free cancellation until the order ships; no fees.")
+    messages, events = await run(ActionStoreInfo(), make_tracker(stores["A"], "is there a fee to cancel my order?", "store_info"))
+    assert [m["text"] for m in messages] == ["About cancellations: Free cancellation until the order ships; no fees."]
+    assert not any(getattr(event, "key", None) == "pending_request" for event in events)
+    set_policies(runtime, stores["A"], cancellation="")
+    messages, _ = await run(ActionStoreInfo(), make_tracker(stores["A"], "any early termination charges", "store_info"))
+    assert [m["text"] for m in messages] == [
+        "Sorry, I don't know the store's cancellation terms (including any fee for cancelling). "
+        "The store's team can tell you: shall I pass your question to a person?"]
+    assert messages[0]["buttons"] == [{"title": "Talk to a person", "payload": "/human_handoff"}]
+
+
 async def test_invoice_answer_and_a_person_on_offer(stores, runtime):
     messages, events = await run(ActionInvoice(), make_tracker(stores["A"], "invoice for 1001 please", "invoice",
                                                                entities=[ent("order_number", "1001")]))

@@ -124,6 +124,15 @@ async def test_entity_examples(nlu_agent, text, expected):
     assert {k: sorted(v) for k, v in got.items()} == {k: sorted(v) for k, v in expected.items()}
 
 
+# The first is the cancellation-fee story's message in tests/dialogue/test_stories.yml (that test
+# feeds the story's intent to the dialogue policies; this one checks the model gives that intent).
+@pytest.mark.parametrize("text", ["is there a fee to cancel my order?", "what are the cancellation charges",
+                                  "do i pay a penalty for cancelling"])
+async def test_cancellation_fee_question_is_a_store_fact_not_a_cancellation(nlu_agent, text):
+    result = await nlu_agent.parse_message(text)
+    assert result["intent"]["name"] == "store_info", result["intent_ranking"][:3]
+
+
 async def test_entity_values_are_the_typed_text(nlu_agent):
     """Every extracted value is exactly the text span it came from (no '#', no case folding)."""
     examples = nlu_eval.load_examples() + nlu_eval.load_examples(nlu_eval.HERE / "blind_nlu.yml")
