@@ -53,6 +53,13 @@ def rasa_functions():
     return Switch()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _loads_with_fast_probabilities():
+    from bot.rasa import intent_probabilities
+
+    intent_probabilities.install()
+
+
 async def test_parses_equal_rasas(agent, rasa_functions):
     ours = [await agent.parse_message(text) for text in MESSAGES]
     with rasa_functions:
@@ -85,6 +92,32 @@ def test_feature_matrix_equals_rasas(agent):
     assert ours.shape == theirs.shape and ours.shape[0] == len(MESSAGES)
     assert abs(ours - theirs).max() == 0
     assert sentence_matrix.sentence_matrix([]).shape == (0, 0)
+
+
+def test_intent_probabilities_equal_scikit_learns(agent):
+    import numpy as np
+    from rasa.core.channels.channel import UserMessage
+    from sklearn.linear_model import LogisticRegression
+
+    from bot.rasa import intent_probabilities
+
+    runner = agent.processor.graph_runner
+    classifier_node = next(name for name in runner._graph_schema.nodes if "LogisticRegression" in name)
+    featurised = list(runner._graph_schema.nodes[classifier_node].needs.values())[0]
+    clf = runner._instantiated_nodes[classifier_node]._component.clf
+    messages = []
+    for text in MESSAGES:
+        messages.extend(runner.run(inputs={"__message__": [UserMessage(text)]}, targets=[featurised])[featurised])
+    matrix = sentence_matrix.sentence_matrix(messages)
+    assert intent_probabilities.is_multinomial(clf)
+    ours = intent_probabilities.multinomial_probabilities(clf, matrix)
+    assert np.array_equal(ours, LogisticRegression.predict_proba(clf, matrix))
+    for one in range(matrix.shape[0]):  # one message at a time, as a parse does
+        assert np.array_equal(intent_probabilities.multinomial_probabilities(clf, matrix[one]),
+                              LogisticRegression.predict_proba(clf, matrix[one]))
+    with pytest.raises(ValueError, match="features"):  # a width mismatch is scikit-learn's error
+        intent_probabilities.multinomial_probabilities(clf, matrix[:, :-1])
+    assert clf.predict_proba.func is intent_probabilities.multinomial_probabilities  # the loaded model uses it
 
 
 def _node(fn: Any, needs: Dict[str, str], target: bool = False) -> SchemaNode:

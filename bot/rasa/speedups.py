@@ -22,7 +22,8 @@ Applied once, when Rasa imports the TrulyBot channel (:mod:`bot.rasa.channel`):
 * **Graph runs without dask** (:mod:`bot.rasa.graph_runner`): the NLU parse and every action
   prediction run the model graph node after node instead of through dask's scheduler.
 * **The classifier's feature matrix** (:mod:`bot.rasa.sentence_matrix`): built from the sentence
-  features alone, without deep copies of the per-token matrices.
+  features alone, without deep copies of the per-token matrices; its probabilities
+  (:mod:`bot.rasa.intent_probabilities`) without scikit-learn re-checking that matrix on every call.
 * **Rule matches remembered** (:mod:`bot.rasa.rule_lookup`): RulePolicy's filter of its rules by
   the conversation's recent states is kept per distinct states.
 * **Tracker copies without a replay** (:mod:`bot.rasa.tracker_copy`): the copy Rasa takes before
@@ -278,10 +279,11 @@ def apply() -> None:
         _incremental_tracker_states()
         _lazy_state_formatting()
         # Rasa's engine, policies and scikit-learn: imported here, not when this module is.
-        from bot.rasa import graph_runner, rule_lookup, sentence_matrix, tracker_copy
+        from bot.rasa import graph_runner, intent_probabilities, rule_lookup, sentence_matrix, tracker_copy
 
         graph_runner.install()
         sentence_matrix.install()
+        intent_probabilities.install()
         rule_lookup.install()
         tracker_copy.install()
         _applied = True
