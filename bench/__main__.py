@@ -269,7 +269,7 @@ def replica_phases(plan: Dict[str, Any], progress: Progress, out: Dict[str, Any]
 
 
 def longconv_phase(model: Path, plan: Dict[str, Any], out: Dict[str, Any]) -> None:
-    """Turn cost by conversation length (``bench.longconv``), with Rasa's own stores and fold, then ours."""
+    """Turn cost by conversation length (``bench.longconv``), with Rasa's own length-dependent code, then ours."""
     shape = plan["longconv"]
     argv = ["bench.longconv", str(model), "--turns", str(shape["turns"]), "--conversations", str(shape["conversations"])]
     out["longconv"] = {"rasa_default": run_json(argv + ["--baseline"], 900), "trulybot": run_json(argv, 900)}

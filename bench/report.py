@@ -70,8 +70,8 @@ def targets(out: Dict[str, Any]) -> List[Dict[str, Any]]:
     r_len = long.get("ratio_cpu")
     checks.append(_check("turn 50 / turn 5 of one conversation, CPU (x)", r_len, f"<= {LENGTH_RATIO_TARGET:g}",
                          None if r_len is None else r_len <= LENGTH_RATIO_TARGET,
-                         f"{long.get('cpu_ms_turn5')} -> {long.get('cpu_ms_turn50')} ms; without the tracker cache and "
-                         f"incremental states {base.get('cpu_ms_turn5')} -> {base.get('cpu_ms_turn50')} ms "
+                         f"{long.get('cpu_ms_turn5')} -> {long.get('cpu_ms_turn50')} ms; with Rasa's own store, folds, copies "
+                         f"and rule matching {base.get('cpu_ms_turn5')} -> {base.get('cpu_ms_turn50')} ms "
                          f"({base.get('ratio_cpu')}x)" if long else "not measured"))
 
     ours, theirs = out["comparable"]["trulybot"], out["comparable"]["stock"]
@@ -249,7 +249,7 @@ def render(out: Dict[str, Any]) -> str:
     long = out.get("longconv") or {}
     if long.get("trulybot"):
         rows = []
-        for name, label in (("rasa_default", "Rasa's own tracker store and state fold"), ("trulybot", "TrulyBot")):
+        for name, label in (("rasa_default", "Rasa's own store, folds, copies, rule matching"), ("trulybot", "TrulyBot")):
             res = long.get(name) or {}
             rows.append([label, fmt(res.get("cpu_ms_turn5")), fmt(res.get("cpu_ms_turn50")), fmt(res.get("ratio_cpu"), 2, "x"),
                          fmt(res.get("wall_ms_turn5")), fmt(res.get("wall_ms_turn50")), str(res.get("events_at_end", "–"))])
