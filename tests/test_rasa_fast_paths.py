@@ -110,14 +110,13 @@ def test_intent_probabilities_equal_scikit_learns(agent):
         messages.extend(runner.run(inputs={"__message__": [UserMessage(text)]}, targets=[featurised])[featurised])
     matrix = sentence_matrix.sentence_matrix(messages)
     assert intent_probabilities.is_multinomial(clf)
-    ours = intent_probabilities.multinomial_probabilities(clf, matrix)
-    assert np.array_equal(ours, LogisticRegression.predict_proba(clf, matrix))
+    probabilities = intent_probabilities.Probabilities(clf)
+    assert np.array_equal(probabilities(matrix), LogisticRegression.predict_proba(clf, matrix))
     for one in range(matrix.shape[0]):  # one message at a time, as a parse does
-        assert np.array_equal(intent_probabilities.multinomial_probabilities(clf, matrix[one]),
-                              LogisticRegression.predict_proba(clf, matrix[one]))
+        assert np.array_equal(probabilities(matrix[one]), LogisticRegression.predict_proba(clf, matrix[one]))
     with pytest.raises(ValueError, match="features"):  # a width mismatch is scikit-learn's error
-        intent_probabilities.multinomial_probabilities(clf, matrix[:, :-1])
-    assert clf.predict_proba.func is intent_probabilities.multinomial_probabilities  # the loaded model uses it
+        probabilities(matrix[:, :-1])
+    assert isinstance(clf.predict_proba, intent_probabilities.Probabilities)  # the loaded model uses it
 
 
 def _node(fn: Any, needs: Dict[str, str], target: bool = False) -> SchemaNode:

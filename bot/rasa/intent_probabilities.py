@@ -3,8 +3,7 @@
 ``LogisticRegression.predict_proba`` re-validates its input on every call (``check_array`` and
 friends), which for one message costs far more than the product it guards: about 0.5 ms of the
 Rasa process's CPU per parse (docs/benchmarks.md). The feature matrix comes from
-:mod:`bot.rasa.sentence_matrix` (a float64 CSR matrix), so :func:`multinomial_probabilities`
-computes what scikit-learn computes for a multinomial model — the same ``safe_sparse_dot`` plus
+:mod:`bot.rasa.sentence_matrix` (a float64 CSR matrix), so :class:`Probabilities` computes what scikit-learn computes for a multinomial model — the same ``safe_sparse_dot`` plus
 intercept, the same ``softmax`` — and hands anything else (a one-vs-rest or binary model, another
 matrix type, a column count that does not match, which scikit-learn reports as an error) to
 scikit-learn.
@@ -13,7 +12,6 @@ scikit-learn.
 """
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
@@ -32,23 +30,41 @@ def is_multinomial(clf: LogisticRegression) -> bool:
     return not ovr and clf.coef_.shape[0] > 1
 
 
-def multinomial_probabilities(clf: LogisticRegression, X: Any) -> np.ndarray:
-    """``clf.predict_proba(X)``, computed directly when ``X`` is a float64 CSR matrix of the right width."""
-    if (not is_multinomial(clf) or not scipy.sparse.isspmatrix_csr(X) or X.dtype != np.float64
-            or X.shape[1] != clf.coef_.shape[1]):
-        return LogisticRegression.predict_proba(clf, X)
-    scores = safe_sparse_dot(X, clf.coef_.T, dense_output=True) + clf.intercept_
-    return softmax(scores, copy=False)
+class Probabilities:
+    """``clf.predict_proba``, computed directly when the input allows (see the module docstring).
+
+    Holds the coefficients transposed into a C-ordered array: scipy's sparse-times-dense product
+    needs one and would otherwise copy ``coef_.T`` (a few MB) on every call. The copy is refreshed
+    when the model's ``coef_`` is replaced.
+    """
+
+    def __init__(self, clf: LogisticRegression) -> None:
+        self.clf = clf
+        self._coef = None
+        self._coef_t = None
+
+    def _transposed(self) -> np.ndarray:
+        if self._coef is not self.clf.coef_:
+            self._coef, self._coef_t = self.clf.coef_, np.ascontiguousarray(self.clf.coef_.T)
+        return self._coef_t
+
+    def __call__(self, X: Any) -> np.ndarray:
+        clf = self.clf
+        if (not is_multinomial(clf) or not scipy.sparse.isspmatrix_csr(X) or X.dtype != np.float64
+                or X.shape[1] != clf.coef_.shape[1]):
+            return LogisticRegression.predict_proba(clf, X)
+        scores = safe_sparse_dot(X, self._transposed(), dense_output=True) + clf.intercept_
+        return softmax(scores, copy=False)
 
 
 def _load(cls: Any, *args: Any, **kwargs: Any) -> LogisticRegressionClassifier:
     component = ORIGINAL_LOAD(cls, *args, **kwargs)
     clf = getattr(component, "clf", None)
     if isinstance(clf, LogisticRegression) and hasattr(clf, "coef_"):
-        clf.predict_proba = functools.partial(multinomial_probabilities, clf)
+        clf.predict_proba = Probabilities(clf)
     return component
 
 
 def install() -> None:
-    """Classifiers loaded from now on compute their probabilities with :func:`multinomial_probabilities`."""
+    """Classifiers loaded from now on compute their probabilities with :class:`Probabilities`."""
     LogisticRegressionClassifier.load = classmethod(_load)

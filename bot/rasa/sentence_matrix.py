@@ -33,9 +33,9 @@ def _row(message: Message) -> tuple:
     for feature in parts:
         matrix = feature.features
         if feature.is_sparse():
-            row = scipy.sparse.csr_matrix(matrix)
-            row.sum_duplicates()
-            columns, data = row.indices, row.data
+            if not scipy.sparse.isspmatrix_coo(matrix):
+                matrix = scipy.sparse.coo_matrix(matrix)
+            columns, data = matrix.col, matrix.data  # one row: duplicates are summed below
         else:
             dense = np.asarray(matrix).reshape(-1)
             columns = np.flatnonzero(dense)
@@ -59,7 +59,9 @@ def sentence_matrix(messages: List[Message]) -> scipy.sparse.csr_matrix:
     indptr[1:] = np.cumsum([len(columns) for columns, _, _ in rows])
     indices = np.concatenate([columns for columns, _, _ in rows]) if rows else np.empty(0, np.int64)
     data = np.concatenate([values for _, values, _ in rows]) if rows else np.empty(0, np.float64)
-    return scipy.sparse.csr_matrix((data, indices, indptr), shape=(len(rows), width))
+    matrix = scipy.sparse.csr_matrix((data, indices, indptr), shape=(len(rows), width))
+    matrix.sum_duplicates()  # sorted, duplicate-free indices, as scipy's hstack gives
+    return matrix
 
 
 def _create_X(self: Any, messages: List[Message]) -> scipy.sparse.csr_matrix:  # noqa: N802 (Rasa's name)
