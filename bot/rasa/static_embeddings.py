@@ -36,6 +36,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 WEIGHTS = "weights/l2_supercat_256.safetensors"
 TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
+#: Distinct tokens whose vectors a featurizer keeps (256 float32 each: 1 KB per token).
+TOKEN_CACHE_SIZE = 8192
 
 
 def package_dir(package: str) -> Path:
@@ -107,6 +109,13 @@ class StaticEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         super().__init__(name, config)
         self.embeddings = load_embeddings(config["package"], config["weights"], config["tokenizer"])
         self.scale = float(config["scale"])
+        # Shoppers reuse the same few hundred words: each word's vector is computed once per process.
+        self.token_vector = lru_cache(maxsize=TOKEN_CACHE_SIZE)(self._token_vector)
+
+    def _token_vector(self, token: str) -> np.ndarray:
+        vector = scaled(self.embeddings.mean(token), self.embeddings.dim, self.scale)
+        vector.flags.writeable = False  # shared by every message with this token
+        return vector
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -123,7 +132,7 @@ class StaticEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         text = message.get(TEXT) or ""
         dim, emb = self.embeddings.dim, self.embeddings
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
-        sequence = np.stack([scaled(emb.mean(t.text), dim, self.scale) for t in tokens]) if tokens \
+        sequence = np.stack([self.token_vector(t.text) for t in tokens]) if tokens \
             else np.zeros((0, dim), dtype=np.float32)
         sentence = scaled(emb.mean(text), dim, self.scale)[np.newaxis, :]
         return sequence, sentence

@@ -87,3 +87,18 @@ def test_static_embeddings_place_paraphrases_near_each_other():
     a, b, c = (m.get_dense_features("text")[1].features[0]
                for m in _featurize(["where's my stuff", "where is my order", "book a flight to rome"]))
     assert a @ b > a @ c + 0.5
+
+
+def test_static_embeddings_token_vectors_are_computed_once_and_equal_a_fresh_computation():
+    import numpy as np
+
+    from bot.rasa.static_embeddings import StaticEmbeddingFeaturizer, scaled
+
+    first = _featurize(["where is my order"])[0]
+    featurizer = StaticEmbeddingFeaturizer({**StaticEmbeddingFeaturizer.get_default_config(), "scale": 2.0}, "emb")
+    vectors = [featurizer.token_vector(word) for word in ("where", "is", "my", "order")]
+    assert featurizer.token_vector("order") is vectors[3]  # from the cache
+    assert not vectors[3].flags.writeable
+    for word, vector in zip(("where", "is", "my", "order"), vectors):
+        assert np.array_equal(vector, scaled(featurizer.embeddings.mean(word), 256, 2.0))
+    assert np.array_equal(first.get_dense_features("text")[0].features, np.stack(vectors))
