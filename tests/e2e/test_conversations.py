@@ -1,6 +1,7 @@
 """Whole conversations through the real stack (widget socket → bot service → Rasa → actions →
 store emulators): the no-number path, values kept across answers, requests passed on after
-verification, store facts, complaints, "when will it arrive?" and clarifying buttons.
+verification, store facts (also a cancellation-fee question), complaints, "when will it arrive?" and
+clarifying buttons.
 
 The literal messages rely on the NLU model reading them as the comments say; button presses send
 the offered payloads, as the widget does.
@@ -65,6 +66,13 @@ async def test_cancel_flow_says_the_request_was_passed_on(demo_stack):
         messages = await turn(sock, "chris.park@example.com")
         assert card_of(messages)["number"] == "1008"
         assert "I've passed your cancellation request for order #1008 to the store's team" in text_of(messages)
+
+
+async def test_a_cancellation_fee_question_gets_the_cancellation_terms_not_a_request(demo_stack):
+    async with shopper(demo_stack, "demo-woocommerce") as sock:
+        answer = text_of(await turn(sock, "is there a fee to cancel my order?"))
+        assert answer.startswith("About cancellations: Orders can be cancelled until they ship."), answer
+        assert "order number" not in answer and "Here's how cancellations work" not in answer
 
 
 async def test_opening_hours_the_store_did_not_fill_in_get_an_honest_answer(demo_stack):
