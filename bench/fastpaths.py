@@ -87,17 +87,12 @@ async def measure(agent: Any, texts: List[str], off: List[Switch], conversations
 
 
 async def run(model: Path, conversations: int) -> Dict[str, Any]:
-    from rasa.core.agent import Agent
-    from rasa.core.lock_store import InMemoryLockStore
-
-    from bench.scenarios import COMPARABLE
+    from bench.longconv import comparable_texts, in_process_agent
     from bot.rasa import speedups
-    from bot.rasa.stores import SettingsSQLTrackerStore
 
     speedups.apply()
-    agent = Agent.load(str(model), lock_store=InMemoryLockStore())
-    agent.tracker_store = agent.processor.tracker_store = SettingsSQLTrackerStore(domain=agent.domain)
-    texts = [text for step in COMPARABLE[0].steps for text in step.texts]
+    agent = in_process_agent(model)
+    texts = comparable_texts()
     found = switches(agent)
     await measure(agent, texts, [], 2)  # warm-up: imports, caches of the first turns
     result: Dict[str, Any] = {"conversations": conversations, "turns": 20, "fast_paths": {}}

@@ -25,13 +25,28 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-async def run(model: Path, turns: int, conversations: int, profile: str = "", baseline: bool = False) -> Dict[str, Any]:
+def in_process_agent(model: Path) -> Any:
+    """The model in an ``Agent`` with in-memory locks and the product's SQL tracker store
+    (``TRULYBOT_TRACKER_STORE_URL``); call after :func:`bot.rasa.speedups.apply`."""
     from rasa.core.agent import Agent
     from rasa.core.lock_store import InMemoryLockStore
 
-    from bench.scenarios import COMPARABLE
-    from bot.rasa import speedups
     from bot.rasa.stores import SettingsSQLTrackerStore
+
+    agent = Agent.load(str(model), lock_store=InMemoryLockStore())
+    agent.tracker_store = agent.processor.tracker_store = SettingsSQLTrackerStore(domain=agent.domain)
+    return agent
+
+
+def comparable_texts() -> List[str]:
+    """Every paraphrase of the comparable script, in script order."""
+    from bench.scenarios import COMPARABLE
+
+    return [text for step in COMPARABLE[0].steps for text in step.texts]
+
+
+async def run(model: Path, turns: int, conversations: int, profile: str = "", baseline: bool = False) -> Dict[str, Any]:
+    from bot.rasa import speedups
 
     speedups.apply()
     if baseline:
@@ -48,10 +63,8 @@ async def run(model: Path, turns: int, conversations: int, profile: str = "", ba
         Domain.states_for_tracker_history = speedups.ORIGINALS["states_for_tracker_history"]
         DialogueStateTracker.copy = tracker_copy.ORIGINAL_COPY
         RulePolicy._get_possible_keys = rule_lookup.ORIGINAL_GET_POSSIBLE_KEYS
-    agent = Agent.load(str(model), lock_store=InMemoryLockStore())
-    agent.tracker_store = SettingsSQLTrackerStore(domain=agent.domain)
-    agent.processor.tracker_store = agent.tracker_store
-    texts = [text for step in COMPARABLE[0].steps for text in step.texts]
+    agent = in_process_agent(model)
+    texts = comparable_texts()
     cpu: List[List[float]] = [[] for _ in range(turns)]
     wall: List[List[float]] = [[] for _ in range(turns)]
     replies: List[str] = []

@@ -78,7 +78,9 @@ async def test_predictions_equal_rasas(agent, rasa_functions):
                 (theirs.max_confidence, theirs.policy_name, theirs.probabilities), f"{name}, {n} events"
 
 
-def test_feature_matrix_equals_rasas(agent):
+@pytest.fixture(scope="module")
+def classifier_input(agent):
+    """(the model's LR classifier component, MESSAGES as the classifier receives them: featurised)."""
     from rasa.core.channels.channel import UserMessage
 
     runner = agent.processor.graph_runner
@@ -87,6 +89,11 @@ def test_feature_matrix_equals_rasas(agent):
     messages = []
     for text in MESSAGES:
         messages.extend(runner.run(inputs={"__message__": [UserMessage(text)]}, targets=[featurised])[featurised])
+    return runner._instantiated_nodes[classifier]._component, messages
+
+
+def test_feature_matrix_equals_rasas(classifier_input):
+    _, messages = classifier_input
     ours = sentence_matrix.sentence_matrix(messages)
     theirs = sentence_matrix.ORIGINAL_CREATE_X(None, messages)
     assert ours.shape == theirs.shape and ours.shape[0] == len(MESSAGES)
@@ -94,20 +101,14 @@ def test_feature_matrix_equals_rasas(agent):
     assert sentence_matrix.sentence_matrix([]).shape == (0, 0)
 
 
-def test_intent_probabilities_equal_scikit_learns(agent):
+def test_intent_probabilities_equal_scikit_learns(classifier_input):
     import numpy as np
-    from rasa.core.channels.channel import UserMessage
     from sklearn.linear_model import LogisticRegression
 
     from bot.rasa import intent_probabilities
 
-    runner = agent.processor.graph_runner
-    classifier_node = next(name for name in runner._graph_schema.nodes if "LogisticRegression" in name)
-    featurised = list(runner._graph_schema.nodes[classifier_node].needs.values())[0]
-    clf = runner._instantiated_nodes[classifier_node]._component.clf
-    messages = []
-    for text in MESSAGES:
-        messages.extend(runner.run(inputs={"__message__": [UserMessage(text)]}, targets=[featurised])[featurised])
+    component, messages = classifier_input
+    clf = component.clf
     matrix = sentence_matrix.sentence_matrix(messages)
     assert intent_probabilities.is_multinomial(clf)
     probabilities = intent_probabilities.Probabilities(clf)

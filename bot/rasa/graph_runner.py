@@ -50,15 +50,15 @@ def run_graph(self: DaskGraphRunner, inputs: Optional[Dict[str, Any]] = None,
               targets: Optional[List[str]] = None) -> Dict[str, Any]:
     """``DaskGraphRunner.run`` without dask: same nodes, same arguments, same result and errors."""
     run_targets = list(targets) if targets else self._graph_schema.target_names
-    plans: Dict[Tuple[str, ...], Plan] = self.__dict__.setdefault("_trulybot_plans", {})
+    plans: Dict[Tuple[str, ...], Tuple[Plan, frozenset]] = self.__dict__.setdefault("_trulybot_plans", {})
     key = tuple(run_targets)
-    plan = plans.get(key)
-    if plan is None:
-        plan = plans[key] = execution_plan(self._graph_schema, run_targets)
+    if key not in plans:
+        plan = execution_plan(self._graph_schema, run_targets)
+        plans[key] = plan, frozenset(name for name, _ in plan)
+    plan, node_names = plans[key]
 
     results: Dict[str, Any] = {}
     if inputs:
-        node_names = {name for name, _ in plan}
         for input_name, input_value in inputs.items():
             if isinstance(input_value, str) and (input_value in node_names or input_value in inputs):
                 raise GraphRunError(

@@ -12,7 +12,7 @@ scikit-learn.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import scipy.sparse
@@ -34,26 +34,29 @@ class Probabilities:
     """``clf.predict_proba``, computed directly when the input allows (see the module docstring).
 
     Holds the coefficients transposed into a C-ordered array: scipy's sparse-times-dense product
-    needs one and would otherwise copy ``coef_.T`` (a few MB) on every call. The copy is refreshed
-    when the model's ``coef_`` is replaced.
+    needs one and would otherwise copy ``coef_.T`` (a few MB) on every call. The copy, and whether
+    the model is multinomial at all, are worked out again only when the model's ``coef_`` is replaced.
     """
 
     def __init__(self, clf: LogisticRegression) -> None:
         self.clf = clf
         self._coef = None
-        self._coef_t = None
+        self._coef_t: Optional[np.ndarray] = None  # None: scikit-learn computes
 
-    def _transposed(self) -> np.ndarray:
+    def _transposed(self) -> Optional[np.ndarray]:
+        """The C-ordered transposed coefficients, or None when the model is not multinomial."""
         if self._coef is not self.clf.coef_:
-            self._coef, self._coef_t = self.clf.coef_, np.ascontiguousarray(self.clf.coef_.T)
+            self._coef = self.clf.coef_
+            self._coef_t = np.ascontiguousarray(self._coef.T) if is_multinomial(self.clf) else None
         return self._coef_t
 
     def __call__(self, X: Any) -> np.ndarray:
         clf = self.clf
-        if (not is_multinomial(clf) or not scipy.sparse.isspmatrix_csr(X) or X.dtype != np.float64
-                or X.shape[1] != clf.coef_.shape[1]):
+        coef_t = self._transposed()
+        if (coef_t is None or not scipy.sparse.isspmatrix_csr(X) or X.dtype != np.float64
+                or X.shape[1] != coef_t.shape[0]):
             return LogisticRegression.predict_proba(clf, X)
-        scores = safe_sparse_dot(X, self._transposed(), dense_output=True) + clf.intercept_
+        scores = safe_sparse_dot(X, coef_t, dense_output=True) + clf.intercept_
         return softmax(scores, copy=False)
 
 

@@ -70,6 +70,12 @@ class SettingsSQLTrackerStore(SQLTrackerStore):
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
         if self.engine.dialect.name == "sqlite":
             self._use_pooled_wal_engine()
+        import sqlalchemy as sa
+
+        # Plain SQL: an ORM select costs ~0.3 ms more per call to build and compile (docs/benchmarks.md).
+        table = self.SQLEvent.__tablename__
+        self._count_rows = sa.text(f"SELECT count(id), max(id), sum(CASE WHEN id > :since_id THEN 1 ELSE 0 END) "
+                                   f"FROM {table} WHERE sender_id = :sender_id")
 
     def _use_pooled_wal_engine(self) -> None:
         """SQLite: keep connections (SQLAlchemy 1.4 gives file databases a NullPool, i.e. a new
@@ -86,26 +92,11 @@ class SettingsSQLTrackerStore(SQLTrackerStore):
         self.sessionmaker = sa.orm.session.sessionmaker(bind=engine)
 
     # -- write-through cache ---------------------------------------------------------------------
-    def _rows(self, session: Any, sender_id: str) -> Tuple[int, int]:
-        """The conversation's row count and highest row id (0, 0 when it has none)."""
-        import sqlalchemy as sa
-
-        # Plain SQL: an ORM select costs ~0.3 ms more per call to build and compile (docs/benchmarks.md).
-        count, last_id = session.execute(
-            sa.text(f"SELECT count(id), max(id) FROM {self.SQLEvent.__tablename__} WHERE sender_id = :sender_id"),
-            {"sender_id": sender_id},
-        ).one()
-        return int(count or 0), int(last_id or 0)
-
-    def _rows_after_append(self, session: Any, sender_id: str, since_id: int) -> Tuple[int, int, int]:
-        """Row count, highest row id and the number of rows with an id above ``since_id``."""
-        import sqlalchemy as sa
-
+    def _rows(self, session: Any, sender_id: str, since_id: int = 0) -> Tuple[int, int, int]:
+        """The conversation's row count, its highest row id (0 when it has none) and the number of its
+        rows with an id above ``since_id``."""
         count, last_id, newer = session.execute(
-            sa.text(f"SELECT count(id), max(id), sum(CASE WHEN id > :since_id THEN 1 ELSE 0 END) "
-                    f"FROM {self.SQLEvent.__tablename__} WHERE sender_id = :sender_id"),
-            {"sender_id": sender_id, "since_id": since_id},
-        ).one()
+            self._count_rows, {"sender_id": sender_id, "since_id": since_id}).one()
         return int(count or 0), int(last_id or 0), int(newer or 0)
 
     def _remember(self, sender_id: str, entry: _Cached) -> None:
@@ -119,7 +110,7 @@ class SettingsSQLTrackerStore(SQLTrackerStore):
         if not self.cache_size:
             return await super().retrieve(sender_id)
         with self.session_scope() as session:
-            rows, last_id = self._rows(session, sender_id)
+            rows, last_id, _ = self._rows(session, sender_id)
         entry = self._cache.get(sender_id)
         if (entry is not None and (entry.rows, entry.last_id) == (rows, last_id)
                 and len(entry.tracker.events) == entry.saved_events):
@@ -140,7 +131,7 @@ class SettingsSQLTrackerStore(SQLTrackerStore):
             await super().save(tracker)
             if self.cache_size and not _spans_sessions(tracker):
                 with self.session_scope() as session:
-                    rows, last_id = self._rows(session, sender_id)
+                    rows, last_id, _ = self._rows(session, sender_id)
                 self._remember(sender_id, _Cached(tracker, len(tracker.events), rows, last_id))
             return
         new_events = list(tracker.events)[entry.saved_events:]
@@ -148,7 +139,7 @@ class SettingsSQLTrackerStore(SQLTrackerStore):
             if new_events:
                 session.execute(self.SQLEvent.__table__.insert(),
                                 [self._row(sender_id, event) for event in new_events])
-            rows, last_id, newer = self._rows_after_append(session, sender_id, entry.last_id)
+            rows, last_id, newer = self._rows(session, sender_id, since_id=entry.last_id)
             session.commit()
         # Unchanged: the rows this process knew are all there and the only newer rows are this turn's.
         # Otherwise (another writer, possible only without a shared lock store, or an erasure) the

@@ -35,14 +35,13 @@ def _is_event(tracker: DialogueStateTracker, message: Any) -> bool:
 
 def fast_copy(self: DialogueStateTracker) -> DialogueStateTracker:
     """A new tracker in the state a replay of ``self.events`` would give."""
-    if self._max_event_history is not None or type(self.slots) is not dict:
+    # init_copy substitutes Rasa's default sender id for an empty one: left to Rasa's copy too.
+    if self._max_event_history is not None or type(self.slots) is not dict or not self.sender_id:
         return ORIGINAL_COPY(self)
     new = DialogueStateTracker.__new__(DialogueStateTracker)
     new._max_event_history = None
     new.events = self._create_events(self.events)
-    new.sender_id = self.sender_id or ""
-    if not new.sender_id:
-        return ORIGINAL_COPY(self)  # init_copy substitutes Rasa's default sender id
+    new.sender_id = self.sender_id
     new.slots = {name: copy_module.copy(slot) for name, slot in self.slots.items()}
     new.sender_source = None
     new.is_rule_tracker = self.is_rule_tracker

@@ -216,20 +216,17 @@ def test_wrong_email_conversations_never_repeat_an_order_number():
 async def test_fast_paths_can_each_be_switched_off_and_back(rasa_model_path, tmp_path, monkeypatch):
     """bench.fastpaths finds every fast path in a loaded model, measures both modes, and leaves the
     fast functions installed afterwards."""
-    from rasa.core.agent import Agent
-    from rasa.core.lock_store import InMemoryLockStore
-
     from bench import fastpaths
-    from bench.scenarios import COMPARABLE
+    from bench.longconv import comparable_texts, in_process_agent
     from bot.rasa import speedups
 
     monkeypatch.setenv("TRULYBOT_TRACKER_STORE_URL", f"sqlite:///{tmp_path}/tracker.db")
     speedups.apply()
-    agent = Agent.load(str(rasa_model_path), lock_store=InMemoryLockStore())
+    agent = in_process_agent(rasa_model_path)
     found = fastpaths.switches(agent)
     assert all(found.values()), {name: items for name, items in found.items() if not items}
     before = [getattr(owner, attribute) for items in found.values() for owner, attribute, _, _ in items]
-    texts = [text for step in COMPARABLE[0].steps for text in step.texts]
+    texts = comparable_texts()
     every = [item for items in found.values() for item in items]
     result = await fastpaths.measure(agent, texts, every, conversations=2, turns=4)
     assert result["cpu_ms_all_on"] > 0 and result["cpu_ms_this_off"] > 0
