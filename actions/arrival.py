@@ -1,5 +1,6 @@
 """"When will it get here?" about a verified order: the carrier's estimate when the platform gives
-one, else where the order stands plus the store's delivery-time policy."""
+one, else where the order stands plus the store's delivery-time policy (or that the store
+has not given one)."""
 from __future__ import annotations
 
 from typing import Optional
@@ -24,4 +25,4 @@ def arrival_text(runtime: Runtime, store: StoreContext, order: Order) -> str:
     return say(runtime, store, "arrival", number=order.number, status=order.status.value,
                estimate=estimate.to_public_dict() if estimate else None,
                shipment=first.to_public_dict() if first else None,
-               parcels=len(order.shipments), policy=store.policy("shipping"))
+               parcels=len(order.shipments), policy=store.fact("shipping"), contact=store.fact("contact"))

@@ -24,7 +24,7 @@ from actions.arrival import arrival_text
 from actions.cues import asks_when_it_arrives, entity_value, latest_text, remembered_lookup_values
 from actions.lookup import LISTED, SHOWN, LookupRequest, OrderLookup
 from actions.order_requests import record_pending_request
-from actions.replies import HANDOFF_BUTTONS, client_of, say, send, store_or_apologise
+from actions.replies import HANDOFF_BUTTONS, client_of, say, send, store_or_apologise, tell_policy
 from actions.runtime import get_runtime
 from actions.slot_values import clean_email, clean_order_number, clean_postcode, clean_second_fact
 from plugins.text import order_number_matches
@@ -107,5 +107,5 @@ class ActionPolicyAnswer(Action):
             if result.outcome == SHOWN and result.order:
                 dispatcher.utter_message(text=arrival_text(runtime, store, result.order))
                 return kept
-        dispatcher.utter_message(text=say(runtime, store, "policy", intro="About delivery:", policy=store.policy("shipping")))
+        tell_policy(runtime, store, dispatcher, "shipping", "About delivery:")
         return kept

@@ -1,6 +1,6 @@
 """Cancel / change / return requests: ``action_order_request`` and the pending request.
 
-The store's policy is always explained. A request is passed on to the merchant (a
+The store's policy is explained (or, when the merchant gave none, that the team will confirm it). A request is passed on to the merchant (a
 ``shopper_request`` activity) only for an order verified in this conversation. When the order is
 not verified yet, the request waits in the ``pending_request`` slot while the lookup form finds and
 verifies the order; ``action_lookup_order`` then records it (:func:`record_pending_request`).
@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.activity_log import log_activity
 from actions.cues import entity_value, latest_intent, latest_text, remembered_lookup_values, says_no_order_number
-from actions.replies import HANDOFF_BUTTONS, say, store_or_apologise
+from actions.replies import HANDOFF_BUTTONS, say, store_or_apologise, tell_policy
 from actions.runtime import Runtime, get_runtime
 from actions.slot_values import clean_order_number
 from actions.store_access import StoreContext
@@ -93,7 +93,7 @@ class ActionOrderRequest(Action):
             # "I don't have my order number" read as a request: no request, the lookup's no-number path
             return kept + [SlotSet(PENDING_SLOT, None), SlotSet("order_number_unknown", True), FollowupAction(LOOKUP_FORM)]
         kind, policy_name, intro = REQUEST_KINDS.get(latest_intent(tracker), REQUEST_KINDS["cancel_order"])
-        dispatcher.utter_message(text=say(runtime, store, "policy", intro=intro, policy=store.policy(policy_name)))
+        tell_policy(runtime, store, dispatcher, policy_name, intro, for_request=True)
 
         verified = tracker.get_slot("verified_order")
         form_active = bool((tracker.active_loop or {}).get("name"))

@@ -16,6 +16,12 @@ HANDOFF_BUTTONS: List[Dict[str, str]] = [
     {"title": "Talk to a person", "payload": "/human_handoff"},
     {"title": "No thanks", "payload": "/deny"},
 ]
+# policy key → what it is called in "I don't know ..."
+POLICY_TOPICS: Dict[str, str] = {
+    "shipping": "the store's delivery times",
+    "returns": "the store's returns and refunds policy",
+    "cancellation": "the store's cancellation terms",
+}
 NO_STORE_TEXT = "Sorry, I can't look anything up from this chat right now. Please contact the store directly."
 
 
@@ -29,6 +35,25 @@ def say(runtime: Runtime, store: StoreContext, name: str, **values: Any) -> str:
     """Template ``name`` rendered for ``store`` (its overrides and locale)."""
     return render(name, widget_id=store.widget_id, locale=store.locale,
                   override_root=runtime.templates_dir, **values)
+
+
+def tell_policy(runtime: Runtime, store: StoreContext, dispatcher: CollectingDispatcher, key: str, intro: str,
+                *, topic: Optional[str] = None, for_request: bool = False) -> None:
+    """The merchant's ``key`` policy text after ``intro``.
+
+    A store without that text gets an honest "I don't know" instead of invented terms: with
+    ``for_request`` (a cancel, change or return being passed on) the team will confirm what applies;
+    otherwise the store's contact details, or a person on offer.
+    """
+    text = store.fact(key)
+    topic = topic or POLICY_TOPICS[key]
+    if text:
+        dispatcher.utter_message(text=say(runtime, store, "policy", intro=intro, policy=text))
+    elif for_request:
+        dispatcher.utter_message(text=say(runtime, store, "policy_unknown", topic=topic))
+    else:
+        dispatcher.utter_message(text=say(runtime, store, "store_fact_unknown", topic=topic, contact=store.fact("contact")),
+                                 buttons=HANDOFF_BUTTONS[:1])
 
 
 def send(dispatcher: CollectingDispatcher, message: Dict[str, Any]) -> None:

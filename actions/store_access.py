@@ -27,13 +27,6 @@ from plugins.model import StoreConnection
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_POLICIES = {
-    "shipping": "Orders usually ship within 1-3 business days, and delivery takes a few more days depending on where you are.",
-    "returns": "Most items can be returned within 30 days of delivery. Refunds go back to the original payment method once the return arrives.",
-    "cancellation": "An order can usually be cancelled until it ships; after that it can be returned instead.",
-}
-
-
 @dataclass(frozen=True)
 class StoreContext:
     """The current conversation's store, as the actions need it."""
@@ -47,12 +40,9 @@ class StoreContext:
     policies: Dict[str, str]
     connection: StoreConnection = field(repr=False)
 
-    def policy(self, name: str) -> str:
-        """The store's configured policy text, or a sensible default."""
-        return self.fact(name) or DEFAULT_POLICIES[name]
-
     def fact(self, name: str) -> Optional[str]:
-        """A text the merchant filled in (``hours``, ``contact``, ``payment``...), or None."""
+        """A text the merchant filled in (``shipping``, ``returns``, ``cancellation``, ``hours``,
+        ``contact``, ``payment``...), or None: the bot never makes up a store's terms."""
         text = self.policies.get(name)
         return text.strip() if isinstance(text, str) and text.strip() else None
 

@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cues import latest_text, remembered_lookup_values, store_fact_topic
-from actions.replies import HANDOFF_BUTTONS, say, store_or_apologise
+from actions.replies import HANDOFF_BUTTONS, say, store_or_apologise, tell_policy
 from actions.runtime import get_runtime
 
 # topic → (what it is called in a sentence, the policy key holding the merchant's text)
@@ -42,17 +42,10 @@ class ActionStoreInfo(Action):
         topic = store_fact_topic(latest_text(tracker))
         contact = store.fact("contact")
         if topic == "shipping":
-            dispatcher.utter_message(text=say(runtime, store, "policy", intro="About delivery:", policy=store.policy("shipping")))
+            tell_policy(runtime, store, dispatcher, "shipping", "About delivery:", topic=TOPICS[topic])
             return kept
         if topic == "cancellation":
-            # Only the merchant's own text answers a question about fees; the default cancellation
-            # policy (used by the cancellation request) says nothing about them.
-            terms = store.fact("cancellation")
-            if terms:
-                dispatcher.utter_message(text=say(runtime, store, "policy", intro="About cancellations:", policy=terms))
-            else:
-                dispatcher.utter_message(text=say(runtime, store, "store_fact_unknown", topic=TOPICS[topic], contact=contact),
-                                         buttons=HANDOFF_BUTTONS[:1])
+            tell_policy(runtime, store, dispatcher, "cancellation", "About cancellations:", topic=TOPICS[topic])
             return kept
         if topic is None:
             known = {key: store.fact(key) for key in FACT_KEYS if store.fact(key)}

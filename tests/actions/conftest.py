@@ -7,6 +7,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 from rasa_sdk import Tracker
+from sqlalchemy import select
 
 from actions.attempts import DatabaseAttemptCounter
 from actions.runtime import Runtime, set_runtime
@@ -120,3 +121,10 @@ def make_tracker(
     all_slots.update(slots or {})
     return Tracker(sender, all_slots, latest, events or [{"event": "user", "text": text, "parse_data": latest}],
                    False, None, {"name": active_loop} if active_loop else {}, "action_listen")
+
+
+def set_policies(runtime, store, **texts):
+    """Merge ``texts`` into ``store``'s widget policies (the merchant's texts)."""
+    with runtime.sessions.begin() as session:
+        widget = session.execute(select(WidgetConfig).where(WidgetConfig.store_id == store.id)).scalar_one()
+        widget.policies = {**(widget.policies or {}), **texts}

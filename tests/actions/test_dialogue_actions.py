@@ -19,9 +19,9 @@ from actions.order_actions import ActionLookupOrder, ActionPolicyAnswer
 from actions.order_requests import ActionOrderRequest, pending_request
 from actions.store_access import resolve_store
 from actions.store_facts import ActionInvoice, ActionStoreInfo
-from bot.core.db import UserActivity, WidgetConfig
+from bot.core.db import UserActivity
 from plugins.model import Order, OrderStatus, Shipment, ShipmentStatus
-from tests.actions.conftest import make_tracker
+from tests.actions.conftest import make_tracker, set_policies
 
 LOOKUP_DOMAIN = {"forms": {"order_lookup_form": {"required_slots": ["order_number", "email"]}},
                  "slots": {s: {"mappings": [{"type": "custom"}]}
@@ -46,12 +46,6 @@ def activities(runtime, kind):
     with runtime.sessions() as session:
         rows = session.execute(select(UserActivity).order_by(UserActivity.id)).scalars().all()
     return [r for r in rows if r.activity_type == kind]
-
-
-def set_policies(runtime, store, **texts):
-    with runtime.sessions.begin() as session:
-        widget = session.execute(select(WidgetConfig).where(WidgetConfig.store_id == store.id)).scalar_one()
-        widget.policies = {**(widget.policies or {}), **texts}
 
 
 # --- clarifying questions -------------------------------------------------------------------------
@@ -249,13 +243,16 @@ async def test_failed_verification_keeps_the_request_waiting(stores, runtime):
 
 # --- when will it arrive? ----------------------------------------------------------------------------
 
-async def test_when_will_it_arrive_after_the_card_answers_instead_of_repeating_it(stores):
+async def test_when_will_it_arrive_after_the_card_answers_instead_of_repeating_it(stores, runtime):
     tracker = make_tracker(stores["A"], "when will it get here?", "track_order",
                            slots={"order_number": "1003", "verified_order": "1003"})
     messages, _ = await run(ActionLookupOrder(), tracker)
     assert len(messages) == 1 and not messages[0].get("custom")
     assert messages[0]["text"].startswith("Your order #1003 is on its way")
-    assert "the carrier hasn't given a delivery date. About delivery: Orders usually ship within 1-3 business days" in messages[0]["text"]
+    assert "the carrier hasn't given a delivery date. The store hasn't told me its delivery times." in messages[0]["text"]
+    set_policies(runtime, stores["A"], shipping="Delivery takes 2-4 business days.")
+    messages, _ = await run(ActionLookupOrder(), tracker)
+    assert "the carrier hasn't given a delivery date. About delivery: Delivery takes 2-4 business days." in messages[0]["text"]
 
 
 async def test_a_plain_follow_up_still_shows_the_card(stores):
@@ -327,9 +324,13 @@ async def test_store_fact_not_filled_in_is_an_honest_dont_know(stores, runtime):
     assert messages[0]["text"] == "Sorry, I don't know the store's opening hours. The store's team can tell you: hello@shop-a.example."
 
 
-async def test_shipping_regions_come_from_the_shipping_policy(stores):
+async def test_shipping_regions_come_from_the_shipping_policy(stores, runtime):
     messages, _ = await run(ActionStoreInfo(), make_tracker(stores["A"], "do you ship to canada", "store_info"))
-    assert messages[0]["text"].startswith("About delivery: Orders usually ship within 1-3 business days")
+    assert messages[0]["text"] == ("Sorry, I don't know where the store ships. The store's team can tell you: "
+                                   "shall I pass your question to a person?")
+    set_policies(runtime, stores["A"], shipping="We ship to the US and Canada.")
+    messages, _ = await run(ActionStoreInfo(), make_tracker(stores["A"], "do you ship to canada", "store_info"))
+    assert messages[0]["text"] == "About delivery: We ship to the US and Canada."
 
 
 async def test_cancellation_fee_question_gets_the_merchants_terms_or_an_honest_dont_know(stores, runtime):

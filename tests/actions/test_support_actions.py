@@ -9,7 +9,7 @@ from actions.handoff import ActionHumanHandoff
 from actions.order_actions import ActionPolicyAnswer
 from actions.order_requests import ActionOrderRequest
 from bot.core.db import UserActivity
-from tests.actions.conftest import make_tracker
+from tests.actions.conftest import make_tracker, set_policies
 
 
 async def run(action, tracker):
@@ -23,9 +23,20 @@ def kinds(runtime):
         return [a.activity_type for a in session.execute(select(UserActivity)).scalars()]
 
 
-async def test_delivery_answer_uses_the_default_policy_when_none_is_configured(stores):
+async def test_delivery_answer_without_a_shipping_policy_says_so_instead_of_inventing_one(stores, runtime):
     messages, _ = await run(ActionPolicyAnswer(), make_tracker(stores["A"], "how long is shipping", "delivery_info"))
-    assert messages[0]["text"].startswith("About delivery: Orders usually ship within 1-3 business days")
+    assert messages[0]["text"] == ("Sorry, I don't know the store's delivery times. The store's team can tell you: "
+                                   "shall I pass your question to a person?")
+    assert messages[0]["buttons"] == [{"title": "Talk to a person", "payload": "/human_handoff"}]
+    set_policies(runtime, stores["A"], contact="help@shop-a.example")
+    messages, _ = await run(ActionPolicyAnswer(), make_tracker(stores["A"], "how long is shipping", "delivery_info"))
+    assert messages[0]["text"].endswith("The store's team can tell you: help@shop-a.example.")
+
+
+async def test_delivery_answer_uses_the_merchants_shipping_policy(stores, runtime):
+    set_policies(runtime, stores["A"], shipping="Orders ship the same day.")
+    messages, _ = await run(ActionPolicyAnswer(), make_tracker(stores["A"], "how long is shipping", "delivery_info"))
+    assert messages[0]["text"] == "About delivery: Orders ship the same day."
 
 
 async def test_cancel_of_a_verified_order_is_recorded(stores, runtime):
@@ -46,9 +57,19 @@ async def test_request_without_verification_is_not_recorded_but_waits(stores, ru
     assert {"event": "slot", "timestamp": None, "name": "order_number", "value": "1003"} in events
 
 
-async def test_return_uses_the_returns_policy(stores):
+async def test_return_uses_the_returns_policy(stores, runtime):
+    set_policies(runtime, stores["A"], returns="Returns within 14 days.")
     messages, _ = await run(ActionOrderRequest(), make_tracker(stores["A"], "refund?", "return_refund"))
-    assert messages[0]["text"].startswith("Here's the returns and refunds policy: Most items can be returned within 30 days")
+    assert messages[0]["text"] == "Here's the returns and refunds policy: Returns within 14 days."
+
+
+async def test_request_without_a_policy_says_the_team_will_confirm_and_still_finds_the_order(stores, runtime):
+    tracker = make_tracker(stores["S"], "cancel order 1001", "cancel_order", entities=[{"entity": "order_number", "value": "1001"}])
+    messages, events = await run(ActionOrderRequest(), tracker)
+    assert messages[0]["text"] == ("I don't have the store's cancellation terms, so the store's team will confirm "
+                                   "what applies to your order.")
+    assert "once I've found order #1001" in messages[1]["text"]
+    assert {"event": "slot", "timestamp": None, "name": "pending_request", "value": "cancellation"} in events
 
 
 async def test_handoff_is_logged_for_the_merchant(stores, runtime):
