@@ -1,5 +1,6 @@
 """What a message says beyond its intent: lookup values it carries (kept in slots so no turn loses
-them), "I don't have the order number", "when will it arrive?", and which store fact it asks about.
+them), "I don't have the order number", "when will it arrive?", "how long do I have to cancel?", and
+which store fact it asks about.
 
 These are small, reviewed word patterns over the text the shopper typed; the intent itself comes
 from the NLU model.
@@ -28,6 +29,16 @@ _ARRIVAL = re.compile(
     r"\b(?:when\b.{0,40}\b(?:arriv\w*|get (?:here|there|to me)|come|coming|deliver\w*|receive|be here|reach)"
     r"|how (?:long|much longer|many (?:more )?days)\b.{0,30}\b(?:take|arriv\w*|get|wait|deliver\w*)?"
     r"|eta|estimated (?:delivery|arrival)|delivery date|arrival date|expected (?:delivery|arrival))\b",
+    re.IGNORECASE,
+)
+_CUTOFF_WORDS = r"(?:cancel\w*|cancle\w*|chang\w*|modif\w*|edit\w*|amend\w*)"
+_ASKS_CUTOFF = re.compile(
+    r"\b(?:how (?:long|late|much time|many (?:hours|days))\b.{0,30}\b" + _CUTOFF_WORDS +
+    r"|(?:until|till|til|up to) when\b.{0,30}\b" + _CUTOFF_WORDS +
+    r"|(?:is it|is it still|it's|its) (?:too late|possible|still possible) to " + _CUTOFF_WORDS +
+    r"|can (?:an order|orders|purchases|an order still|orders still) be " + _CUTOFF_WORDS +
+    r"|(?:deadline|time limit|cut-?off|window|time frame|timeframe)\b.{0,20}\b" + _CUTOFF_WORDS +
+    r"|" + _CUTOFF_WORDS + r"\b.{0,20}\b(?:deadline|time limit|cut-?off|window|time frame|timeframe))",
     re.IGNORECASE,
 )
 # Store facts a merchant can fill in, checked in this order; the first match wins.
@@ -89,6 +100,12 @@ def says_no_order_number(text: str) -> bool:
 def asks_when_it_arrives(text: str) -> bool:
     """"When will it get here?", "how long until it arrives", "ETA?"..."""
     return bool(_ARRIVAL.search(text or ""))
+
+
+def asks_until_when(text: str) -> bool:
+    """A question about whether or until when orders can be cancelled or changed ("how long do I have
+    to cancel?", "is it too late to change it?", "cancellation window?"), as opposed to a request."""
+    return bool(_ASKS_CUTOFF.search(text or ""))
 
 
 def store_fact_topic(text: str) -> Optional[str]:

@@ -1,6 +1,8 @@
 """Cancel / change / return requests: ``action_order_request`` and the pending request.
 
-The store's policy is explained (or, when the merchant gave none, that the team will confirm it). A request is passed on to the merchant (a
+The store's policy is explained (or, when the merchant gave none, that the team will confirm it).
+A question about the terms ("how long do I have to cancel?") gets the policy and a button that makes
+the request; it starts nothing by itself. A request is passed on to the merchant (a
 ``shopper_request`` activity) only for an order verified in this conversation. When the order is
 not verified yet, the request waits in the ``pending_request`` slot while the lookup form finds and
 verifies the order; ``action_lookup_order`` then records it (:func:`record_pending_request`).
@@ -16,7 +18,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.activity_log import log_activity
-from actions.cues import entity_value, latest_intent, latest_text, remembered_lookup_values, says_no_order_number
+from actions.cues import asks_until_when, entity_value, latest_intent, latest_text, remembered_lookup_values, says_no_order_number
 from actions.replies import HANDOFF_BUTTONS, say, store_or_apologise, tell_policy
 from actions.runtime import Runtime, get_runtime
 from actions.slot_values import clean_order_number
@@ -33,6 +35,12 @@ REQUEST_KINDS: Dict[str, Tuple[str, str, str]] = {
     "return_refund": ("return", "returns", "Here's the returns and refunds policy:"),
 }
 KINDS = tuple(kind for kind, _, _ in REQUEST_KINDS.values())
+# request kind → (intent, button title) offering the request after a question about it
+OFFER_BUTTONS: Dict[str, Tuple[str, str]] = {
+    "cancellation": ("cancel_order", "Cancel my order"),
+    "change": ("change_order", "Change my order"),
+    "return": ("return_refund", "Return my order"),
+}
 # Requests that start the lookup even when no order number was given (the shopper wants something done).
 ALWAYS_FIND_ORDER = ("cancellation", "change")
 _ABANDONING_ACTIONS = ("action_deactivate_loop",)
@@ -97,6 +105,12 @@ class ActionOrderRequest(Action):
 
         verified = tracker.get_slot("verified_order")
         form_active = bool((tracker.active_loop or {}).get("name"))
+        if typed is None and not form_active and asks_until_when(latest_text(tracker)):
+            # "how long do I have to cancel?" asks about the terms: offer the request, don't start it
+            intent, title = OFFER_BUTTONS[kind]
+            dispatcher.utter_message(text=say(runtime, store, "request_offer", kind_label=kind, number=verified),
+                                     buttons=[{"title": title, "payload": f"/{intent}"}, HANDOFF_BUTTONS[1]])
+            return kept + [SlotSet(PENDING_SLOT, None)]
         target = typed or (tracker.get_slot("order_number") if form_active else None) or verified
         if verified and target and order_number_matches(target, verified):
             await record_request(runtime, store, dispatcher, tracker, kind, verified)

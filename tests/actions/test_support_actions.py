@@ -102,3 +102,32 @@ async def test_unsure_message_that_is_clearly_a_lookup_goes_to_the_lookup(stores
     assert events[-1] == {"event": "followup", "timestamp": None, "name": "order_lookup_form"}
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     assert slots == {"order_number": "1006", "email": "emma@x.com"}
+
+
+async def test_a_question_about_the_cancellation_terms_offers_the_request_without_starting_it(stores, runtime):
+    messages, events = await run(ActionOrderRequest(), make_tracker(stores["A"], "how long do i have to cancel?", "cancel_order"))
+    assert messages[0]["text"] == "Here's how cancellations work: Shop A cancels until shipping."
+    assert messages[1]["text"] == "Shall I pass a cancellation request to the store's team?"
+    assert messages[1]["buttons"] == [{"title": "Cancel my order", "payload": "/cancel_order"},
+                                      {"title": "No thanks", "payload": "/deny"}]
+    assert {"event": "slot", "timestamp": None, "name": "pending_request", "value": None} in events
+    assert kinds(runtime) == []
+
+
+async def test_a_terms_question_after_a_verified_order_records_nothing_until_the_shopper_asks(stores, runtime):
+    tracker = make_tracker(stores["A"], "is it too late to cancel", "cancel_order", slots={"verified_order": "1001"})
+    messages, _ = await run(ActionOrderRequest(), tracker)
+    assert messages[1]["text"] == "Shall I pass a cancellation request for order #1001 to the store's team?"
+    assert kinds(runtime) == []
+    tracker = make_tracker(stores["A"], "/cancel_order", "cancel_order", slots={"verified_order": "1001"})
+    messages, _ = await run(ActionOrderRequest(), tracker)
+    assert messages[1]["text"].startswith("I've passed your cancellation request for order #1001")
+    assert kinds(runtime) == ["shopper_request"]
+
+
+async def test_a_terms_question_naming_an_order_still_finds_it(stores, runtime):
+    tracker = make_tracker(stores["A"], "is it too late to cancel 1003", "cancel_order",
+                           entities=[{"entity": "order_number", "value": "1003"}])
+    messages, events = await run(ActionOrderRequest(), tracker)
+    assert "once I've found order #1003" in messages[1]["text"]
+    assert {"event": "slot", "timestamp": None, "name": "pending_request", "value": "cancellation"} in events

@@ -1,6 +1,7 @@
 """Whole conversations through the real stack (widget socket → bot service → Rasa → actions →
 store emulators): the no-number path, values kept across answers, requests passed on after
-verification, store facts (also a cancellation-fee question), complaints, "when will it arrive?" and
+verification, a question about the cancellation window, store facts (also a cancellation-fee
+question), complaints, "when will it arrive?" and
 clarifying buttons.
 
 The literal messages rely on the NLU model reading them as the comments say; button presses send
@@ -73,6 +74,19 @@ async def test_a_cancellation_fee_question_gets_the_cancellation_terms_not_a_req
         answer = text_of(await turn(sock, "is there a fee to cancel my order?"))
         assert answer.startswith("About cancellations: Orders can be cancelled until they ship."), answer
         assert "order number" not in answer and "Here's how cancellations work" not in answer
+
+
+async def test_a_question_about_the_cancellation_window_offers_the_request_and_the_button_makes_it(demo_stack):
+    async with shopper(demo_stack, "demo-woocommerce") as sock:
+        messages = await turn(sock, "how long do i have to cancel")  # cancel_order, a question about the terms
+        answer = text_of(messages)
+        assert "Here's how cancellations work" in answer and "What's your order number" not in answer, answer
+        offered = buttons_of(messages)[0]
+        assert offered == {"title": "Cancel my order", "payload": "/cancel_order"}
+        assert "What's your order number" in text_of(await turn(sock, offered["title"], offered["payload"]))
+        assert "email" in text_of(await turn(sock, "1008"))
+        messages = await turn(sock, "chris.park@example.com")
+        assert "I've passed your cancellation request for order #1008 to the store's team" in text_of(messages)
 
 
 async def test_opening_hours_the_store_did_not_fill_in_get_an_honest_answer(demo_stack):
