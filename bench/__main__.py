@@ -507,7 +507,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         stock_nlu_cache = nlu_cache_file(stock_model) if stock_model is not None else None
         cached_stock_nlu = None
         if "nlu" not in skip:
-            nlu_args = ["--wait", f"trulybot={our_model}"]
+            nlu_args = ["--wait", "--fast-paths", "trulybot", f"trulybot={our_model}"]
             if stock_model is not None:
                 # Loading the stock model takes ~45 s; --quick reuses its last NLU result for the same model
                 # and held-out sets (the numbers only change with them; parse latency is re-measured by full runs).

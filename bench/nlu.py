@@ -6,6 +6,11 @@ after a line on stdin (bench loads them while stock Rasa starts, and parses on a
 the evaluation protocol, tests/nlu/protocol.py): each model is loaded with ``Agent.load`` and parses every held-out
 message once with ``Agent.parse_message`` after 5 warm-up parses, one at a time.
 
+With ``--fast-paths NAME`` the model ``NAME`` is then loaded again after :func:`bot.rasa.speedups.apply`
+(the per-turn fast paths TrulyBot's Rasa runs with) and parsed again; its result goes under
+``NAME_fast_paths``. The plain parses of every model come first, so stock and ``NAME`` are also
+compared on plain Rasa.
+
 Entity F1 is micro-averaged over (entity, value) pairs of order_number, email and postcode.
 The fallback rate is the share of all held-out messages that ended as ``nlu_fallback``.
 """
@@ -87,16 +92,24 @@ def main(argv: List[str]) -> int:
     if (NLU_TESTS / "blind_nlu.yml").exists():
         sets["blind"] = NLU_TESTS / "blind_nlu.yml"
     wait = "--wait" in argv
-    loaded = {}
+    fast = argv[argv.index("--fast-paths") + 1] if "--fast-paths" in argv[:-1] else None
+    loaded, paths = {}, {}
     for arg in argv:
-        if arg.startswith("--"):
+        if arg.startswith("--") or arg == fast:
             continue
         name, _, path = arg.partition("=")
-        loaded[name] = load(Path(path))
+        paths[name] = Path(path)
+        loaded[name] = load(paths[name])
     if wait:
         print("READY", flush=True)
         sys.stdin.readline()
     results = {name: evaluate(agent, meta, sets) for name, (agent, meta) in loaded.items()}
+    if fast in paths:
+        from bot.rasa import speedups
+
+        speedups.apply()
+        agent, meta = load(paths[fast])
+        results[f"{fast}_fast_paths"] = evaluate(agent, meta, sets)
     print(json.dumps(results), flush=True)
     return 0
 

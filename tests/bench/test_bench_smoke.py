@@ -182,8 +182,9 @@ def test_report_targets_and_render():
         "widget": {"script": "bot/widget/widget.js", "raw_bytes": 18000, "gzip_bytes": 6200},
         "nlu": {"trulybot": {"held_out": {"parse_p50_ms": 2.5, "intent_macro_f1": 1.0, "entity": {"f1": 1.0},
                                           "fallback_rate": 0.02}},
-                "stock": {"held_out": {"parse_p50_ms": 8.0, "intent_macro_f1": 0.97, "entity": {"f1": 0.9},
-                                       "fallback_rate": 0.0}}},
+                "trulybot_fast_paths": {"held_out": {"parse_p50_ms": 1.0, "parse_p95_ms": 1.5}},
+                "stock": {"held_out": {"parse_p50_ms": 8.0, "parse_p95_ms": 12.0, "intent_macro_f1": 0.97,
+                                       "entity": {"f1": 0.9}, "fallback_rate": 0.0}}},
     }
     checks = {t["target"].split(" (")[0].split(",")[0]: t for t in targets(out)}
     assert checks["p95 turn latency"]["value"] == 30 and checks["p95 turn latency"]["met"] is True
@@ -199,6 +200,7 @@ def test_report_targets_and_render():
     text = render(out)
     assert "TrulyBot vs stock Rasa" in text and "4.00x" in text and "Targets" in text
     assert "One long conversation" in text and "2.14x" in text
+    assert "NLU parse p50 ms, with TrulyBot's fast paths" in text and "0.12x" in text
     assert "Replicas: shopper mix, 64 closed-loop shoppers" in text and "turns/s per core" in text
 
 
