@@ -35,12 +35,8 @@ REQUEST_KINDS: Dict[str, Tuple[str, str, str]] = {
     "return_refund": ("return", "returns", "Here's the returns and refunds policy:"),
 }
 KINDS = tuple(kind for kind, _, _ in REQUEST_KINDS.values())
-# request kind → (intent, button title) offering the request after a question about it
-OFFER_BUTTONS: Dict[str, Tuple[str, str]] = {
-    "cancellation": ("cancel_order", "Cancel my order"),
-    "change": ("change_order", "Change my order"),
-    "return": ("return_refund", "Return my order"),
-}
+# request kind → the title of the button offering the request after a question about it
+OFFER_TITLES: Dict[str, str] = {"cancellation": "Cancel my order", "change": "Change my order", "return": "Return my order"}
 # Requests that start the lookup even when no order number was given (the shopper wants something done).
 ALWAYS_FIND_ORDER = ("cancellation", "change")
 _ABANDONING_ACTIONS = ("action_deactivate_loop",)
@@ -100,16 +96,18 @@ class ActionOrderRequest(Action):
         if typed is None and says_no_order_number(latest_text(tracker)):
             # "I don't have my order number" read as a request: no request, the lookup's no-number path
             return kept + [SlotSet(PENDING_SLOT, None), SlotSet("order_number_unknown", True), FollowupAction(LOOKUP_FORM)]
-        kind, policy_name, intro = REQUEST_KINDS.get(latest_intent(tracker), REQUEST_KINDS["cancel_order"])
+        intent = latest_intent(tracker)
+        if intent not in REQUEST_KINDS:
+            intent = "cancel_order"
+        kind, policy_name, intro = REQUEST_KINDS[intent]
         tell_policy(runtime, store, dispatcher, policy_name, intro, for_request=True)
 
         verified = tracker.get_slot("verified_order")
         form_active = bool((tracker.active_loop or {}).get("name"))
         if typed is None and not form_active and asks_until_when(latest_text(tracker)):
             # "how long do I have to cancel?" asks about the terms: offer the request, don't start it
-            intent, title = OFFER_BUTTONS[kind]
             dispatcher.utter_message(text=say(runtime, store, "request_offer", kind_label=kind, number=verified),
-                                     buttons=[{"title": title, "payload": f"/{intent}"}, HANDOFF_BUTTONS[1]])
+                                     buttons=[{"title": OFFER_TITLES[kind], "payload": f"/{intent}"}, HANDOFF_BUTTONS[1]])
             return kept + [SlotSet(PENDING_SLOT, None)]
         target = typed or (tracker.get_slot("order_number") if form_active else None) or verified
         if verified and target and order_number_matches(target, verified):

@@ -52,8 +52,13 @@ def tell_policy(runtime: Runtime, store: StoreContext, dispatcher: CollectingDis
     elif for_request:
         dispatcher.utter_message(text=say(runtime, store, "policy_unknown", topic=topic))
     else:
-        dispatcher.utter_message(text=say(runtime, store, "store_fact_unknown", topic=topic, contact=store.fact("contact")),
-                                 buttons=HANDOFF_BUTTONS[:1])
+        tell_unknown(runtime, store, dispatcher, topic)
+
+
+def tell_unknown(runtime: Runtime, store: StoreContext, dispatcher: CollectingDispatcher, topic: str) -> None:
+    """"Sorry, I don't know ``topic``", with the store's contact details or a person on offer."""
+    dispatcher.utter_message(text=say(runtime, store, "store_fact_unknown", topic=topic, contact=store.fact("contact")),
+                             buttons=HANDOFF_BUTTONS[:1])
 
 
 def send(dispatcher: CollectingDispatcher, message: Dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cues import latest_text, remembered_lookup_values, store_fact_topic
-from actions.replies import HANDOFF_BUTTONS, say, store_or_apologise, tell_policy
+from actions.replies import HANDOFF_BUTTONS, say, store_or_apologise, tell_policy, tell_unknown
 from actions.runtime import get_runtime
 
 # topic → (what it is called in a sentence, the policy key holding the merchant's text)
@@ -25,6 +25,8 @@ TOPICS: Dict[str, str] = {
     "cancellation": "the store's cancellation terms (including any fee for cancelling)",
 }
 FACT_KEYS = ("hours", "contact", "payment")
+# topics answered from a policy text (the same keys as the policies), and the answer's intro
+POLICY_INTROS: Dict[str, str] = {"shipping": "About delivery:", "cancellation": "About cancellations:"}
 
 
 class ActionStoreInfo(Action):
@@ -40,12 +42,8 @@ class ActionStoreInfo(Action):
             return []
         kept = remembered_lookup_values(tracker)
         topic = store_fact_topic(latest_text(tracker))
-        contact = store.fact("contact")
-        if topic == "shipping":
-            tell_policy(runtime, store, dispatcher, "shipping", "About delivery:", topic=TOPICS[topic])
-            return kept
-        if topic == "cancellation":
-            tell_policy(runtime, store, dispatcher, "cancellation", "About cancellations:", topic=TOPICS[topic])
+        if topic in POLICY_INTROS:
+            tell_policy(runtime, store, dispatcher, topic, POLICY_INTROS[topic], topic=TOPICS[topic])
             return kept
         if topic is None:
             known = {key: store.fact(key) for key in FACT_KEYS if store.fact(key)}
@@ -57,8 +55,7 @@ class ActionStoreInfo(Action):
         if text:
             dispatcher.utter_message(text=say(runtime, store, f"store_{topic}", fact=text))
         else:
-            dispatcher.utter_message(text=say(runtime, store, "store_fact_unknown", topic=TOPICS[topic], contact=contact),
-                                     buttons=HANDOFF_BUTTONS[:1])
+            tell_unknown(runtime, store, dispatcher, TOPICS[topic])
         return kept
 
 

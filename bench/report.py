@@ -169,8 +169,8 @@ def render(out: Dict[str, Any]) -> str:
         for label, key in (("NLU parse p50 ms, with TrulyBot's fast paths", "parse_p50_ms"),
                            ("NLU parse p95 ms, with TrulyBot's fast paths", "parse_p95_ms")):
             if fast.get(key) is not None:
-                rows.append([label, fmt(fast[key], 2), fmt(b.get(key) if b else None, 2),
-                             fmt(ratio(fast[key], b.get(key) if b else None), 2, "x")])
+                stock_value = b.get(key) if b else None
+                rows.append([label, fmt(fast[key], 2), fmt(stock_value, 2), fmt(ratio(fast[key], stock_value), 2, "x")])
         if (nlu.get("stock") or {}).get("cached"):
             rows.append(["  (stock NLU figures reused from " + str(nlu["stock"].get("measured_at")) + ")", "", "", ""])
         if "blind" in nlu["trulybot"]:
